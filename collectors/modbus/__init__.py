@@ -1,0 +1,1 @@
+"""Modbus TCP collector: request planning, register decoding and the poll loop."""
