@@ -103,11 +103,24 @@ class TagBase(Frozen):
     description: str = ""
     alarms: tuple[LimitAlarm, ...] = ()
 
+    @field_validator("alarms")
+    @classmethod
+    def _one_alarm_per_type(cls, alarms: tuple[LimitAlarm, ...]):
+        seen: set[str] = set()
+        for index, alarm in enumerate(alarms):
+            if alarm.type in seen:
+                raise ValueError(
+                    f"[{index}].type: a second {alarm.type} alarm on the same tag;"
+                    " each alarm type may appear once per tag"
+                )
+            seen.add(alarm.type)
+        return alarms
+
 
 class ModbusTag(TagBase):
     kind: RegisterKind = "holding"
     # Protocol (0-based PDU) address of the first register or bit.
-    address: int = Field(ge=0, le=MAX_ADDRESS)
+    address: int
     type: DataType = "uint16"
     # Byte order of 32- and 64-bit values; see the worked example in config.yaml.
     byte_order: ByteOrder = "ABCD"
@@ -140,12 +153,20 @@ class ModbusTag(TagBase):
             raise ValueError("a string tag needs 'count' (its number of registers)")
         if self.type != "string" and self.count is not None:
             raise ValueError("'count' applies only to type string")
+        if not 0 <= self.address <= MAX_ADDRESS:
+            raise ValueError(
+                f"address: register out of range: {self.address} is not in 0 to"
+                f" {MAX_ADDRESS}. Addresses are 0-based protocol addresses: a manual's"
+                f" reference 40001 (or 30001) is address 0, so reference"
+                f" 4xxxx is address xxxx - 1"
+            )
         last = self.address + self.register_count - 1
         if last > MAX_ADDRESS:
             raise ValueError(
-                f"register out of range: address {self.address} with"
-                f" {self.register_count} registers ends at {last}, past {MAX_ADDRESS};"
-                " addresses are 0-based protocol addresses"
+                f"address: register out of range: {self.address} with"
+                f" {self.register_count} registers ends at {last}, past {MAX_ADDRESS}."
+                " Addresses are 0-based protocol addresses: a manual's reference"
+                " 40001 (or 30001) is address 0"
             )
         return self
 
@@ -353,10 +374,10 @@ def _describe(path: Path, err: ValidationError, node, raw: dict) -> str:
     message = error["msg"].removeprefix("Value error, ")
     kind = error["type"]
 
-    # Cross-field checks carry their own key path in the message.
+    # Cross-field checks name the key they are about at the start of their message.
     key_match = re.match(r"^([\w\[\].]+): (.*)$", message)
-    if not loc and key_match:
-        loc = _parse_key_path(key_match.group(1))
+    if key_match:
+        loc = loc + _parse_key_path(key_match.group(1))
         message = key_match.group(2)
 
     key = _format_key_path(loc) or "(top level)"
@@ -371,7 +392,10 @@ def _describe(path: Path, err: ValidationError, node, raw: dict) -> str:
         reason = "unknown or missing protocol; use modbus_tcp or opcua"
     else:
         value = _value_at(raw, loc)
-        shown = "" if value is _MISSING else f" (got {value!r})"
+        scalar = value is None or isinstance(value, (str, int, float, bool))
+        shown = ""
+        if value is not _MISSING and scalar and repr(value) not in message:
+            shown = f" (got {value!r})"
         reason = f"{message}{shown}"
     return f"{where}: {key}: {reason}"
 
