@@ -1,0 +1,40 @@
+"""In-process fan-out of sample batches from collectors to their consumers.
+
+Consumers are synchronous callables that must not block: the live store updates a
+dict, the alarm engine evaluates limits, the historian writer appends to its buffer.
+An MQTT broker can stand behind the same publish/subscribe interface when collectors
+run on other hosts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from vigie.model import Batch
+
+log = logging.getLogger(__name__)
+
+Consumer = Callable[[Batch], None]
+
+
+class Bus:
+    def __init__(self) -> None:
+        self._consumers: list[tuple[str, Consumer]] = []
+        self.published = 0
+        self.consumer_errors = 0
+
+    def subscribe(self, name: str, consumer: Consumer) -> None:
+        self._consumers.append((name, consumer))
+
+    def publish(self, batch: Batch) -> None:
+        """Hand one batch to every consumer. A failing consumer does not stop the rest."""
+        if not batch:
+            return
+        self.published += len(batch)
+        for name, consumer in self._consumers:
+            try:
+                consumer(batch)
+            except Exception:
+                self.consumer_errors += 1
+                log.exception("Consumer %s failed on a batch of %d samples", name, len(batch))

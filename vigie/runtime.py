@@ -1,0 +1,223 @@
+"""The runtime: collectors, historian writer, alarm engine and dashboard in one process.
+
+The asyncio loop in the main thread runs the collectors and the historian's flush
+loop. The dashboard runs in a WSGI server thread and reaches the runtime only through
+RuntimeView, whose methods are thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vigie.bus import Bus
+from vigie.config import Config
+from vigie.errors import VigieError
+from vigie.live import LiveStore
+from vigie.model import DeviceStatus
+
+log = logging.getLogger(__name__)
+
+# Bounded waits of the shutdown phases, in seconds.
+COLLECTOR_STOP_TIMEOUT_S = 10.0
+HISTORIAN_STOP_TIMEOUT_S = 30.0
+
+
+class StartError(VigieError):
+    """A component could not start: a port in use, a folder that cannot be written."""
+
+
+@dataclass
+class Summary:
+    """What one run did, printed when it stops."""
+
+    duration_s: float
+    collected: dict[str, int]
+    stored: dict[str, int]
+    backlog: int
+    alarms_raised: int
+    historian_backend: str
+    errors: list[str] = field(default_factory=list)
+
+    def format(self) -> str:
+        lines = [f"Vigie ran for {self.duration_s:.1f} s."]
+        lines.append(f"{'device':<16}{'collected':>12}{'stored':>12}")
+        for device, collected in self.collected.items():
+            stored = self.stored.get(device, 0)
+            lines.append(f"{device:<16}{collected:>12}{stored:>12}")
+        lines.append(
+            f"historian: {self.historian_backend}, backlog {self.backlog} samples"
+            " not written"
+        )
+        lines.append(f"alarms raised: {self.alarms_raised}")
+        lines.extend(f"error: {error}" for error in self.errors)
+        return "\n".join(lines)
+
+
+class RuntimeView:
+    """Thread-safe read and command surface used by the dashboard and the HTTP API."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self.config = runtime.config
+
+    def status(self) -> dict:
+        runtime = self._runtime
+        now = time.time()
+        devices = [status.as_dict() for status in runtime.statuses.values()]
+        connected = {status["name"]: status["connected"] for status in devices}
+        alarms = runtime.alarms.active()
+        return {
+            "site": {
+                "name": self.config.site.name,
+                "timezone": self.config.site.timezone,
+            },
+            "time": now,
+            "devices": devices,
+            "tags": runtime.live.snapshot(now, connected),
+            "alarms": alarms,
+            "historian": runtime.writer.stats(),
+        }
+
+    def acknowledge(self, alarm_id: str, user: str, comment: str = "") -> dict:
+        runtime = self._runtime
+        try:
+            transition = runtime.alarms.acknowledge(alarm_id, user, comment)
+        except KeyError:
+            return {"ok": False, "error": f"unknown alarm {alarm_id!r}"}
+        if transition is None:
+            return {"ok": False, "error": f"alarm {alarm_id!r} needs no acknowledgement"}
+        return {"ok": True, "state": transition.to_state}
+
+    def history(self, tag: str, start: float, end: float) -> list[tuple]:
+        return self._runtime.reader.query_raw(tag, start, end)
+
+
+class Runtime:
+    """Builds every component from the config and runs them until ``stop`` is set."""
+
+    def __init__(self, config: Config, *, dashboard: bool = True) -> None:
+        from alarms import AlarmEngine
+        from historian import make_reader, make_writer
+
+        self.config = config
+        self.with_dashboard = dashboard and config.dashboard.enabled
+        data_dir = Path(config.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+
+        self.bus = Bus()
+        self.live = LiveStore(config)
+        self.writer = make_writer(config)
+        self.reader = make_reader(config)
+        # The engine locks itself, so the dashboard thread may acknowledge while the
+        # loop processes batches.
+        self.alarms = AlarmEngine(config, data_dir / "alarms.sqlite")
+        self.statuses = {
+            device.name: DeviceStatus(device.name, device.protocol)
+            for device in config.devices
+        }
+        for status in self.statuses.values():
+            status.listeners.append(self.alarms.on_device_state)
+
+        self.bus.subscribe("live", self.live.update)
+        self.bus.subscribe("historian", self.writer.submit)
+        self.bus.subscribe("alarms", self.alarms.process)
+        self.view = RuntimeView(self)
+        self._server = None
+
+    async def run(self, stop: asyncio.Event) -> Summary:
+        from collectors import make_collector
+
+        started = time.monotonic()
+        errors: list[str] = []
+
+        # The dashboard binds its port first, so that a port in use fails the start
+        # before any device is polled.
+        if self.with_dashboard:
+            self._start_dashboard()
+
+        await self.writer.start()
+        historian_stop = asyncio.Event()
+        historian_task = asyncio.create_task(
+            self.writer.run(historian_stop), name="historian-writer"
+        )
+
+        collector_stop = asyncio.Event()
+        collector_tasks = []
+        for device in self.config.devices:
+            collector = make_collector(
+                device, self.bus.publish, self.statuses[device.name]
+            )
+            task = asyncio.create_task(
+                collector.run(collector_stop), name=f"collector-{device.name}"
+            )
+            collector_tasks.append(task)
+        log.info("Started %d collectors", len(collector_tasks))
+
+        await stop.wait()
+        log.info("Stopping: collectors first, then the historian flush")
+
+        # Phase 1: collectors stop so no new samples arrive.
+        collector_stop.set()
+        done, pending = await asyncio.wait(
+            collector_tasks, timeout=COLLECTOR_STOP_TIMEOUT_S
+        )
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning("Cancelled %d collectors that did not stop in time", len(pending))
+            await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                error = f"{task.get_name()} failed: {task.exception()!r}"
+                log.error("%s", error)
+                errors.append(error)
+
+        # Phase 2: the historian writes everything it still holds.
+        historian_stop.set()
+        try:
+            await asyncio.wait_for(historian_task, timeout=HISTORIAN_STOP_TIMEOUT_S)
+        except TimeoutError:
+            error = "historian did not finish its last flush in time"
+            log.error("%s; %d samples not written", error, self.writer.stats()["backlog"])
+            errors.append(error)
+
+        # Phase 3: release the rest.
+        self._stop_dashboard()
+        stats = self.writer.stats()
+        raised = self.alarms.stats()["raised"]
+        self.alarms.close()
+        self.reader.close()
+
+        return Summary(
+            duration_s=time.monotonic() - started,
+            collected={name: s.samples for name, s in self.statuses.items()},
+            stored=dict(stats.get("written_by_device", {})),
+            backlog=stats.get("backlog", 0),
+            alarms_raised=raised,
+            historian_backend=stats.get("backend", self.config.historian.backend),
+            errors=errors,
+        )
+
+    def _start_dashboard(self) -> None:
+        from dashboard import create_app, serve
+
+        app = create_app(self.view)
+        host, port = self.config.dashboard.host, self.config.dashboard.port
+        try:
+            self._server = serve(app, host, port)
+        except OSError as err:
+            raise StartError(
+                f"dashboard cannot listen on {host}:{port}: {err.strerror}; stop the"
+                " process that uses the port or set dashboard.port in the config"
+            ) from None
+        log.info("Dashboard listening on http://%s:%d", host, port)
+
+    def _stop_dashboard(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+            log.info("Dashboard stopped")
