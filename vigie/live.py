@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 
 from vigie.config import Config
@@ -65,6 +66,9 @@ class LiveStore:
             # freshness while the subscription is alive: such tags go stale when their
             # device is not connected.
             age = max(0.0, now - sample.ts)
+            value = sample.value
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None  # JSON has no NaN; the quality already says why
             stale_after = self._stale_after[name]
             if stale_after is None:
                 stale = not connected.get(meta["device"], False)
@@ -74,7 +78,7 @@ class LiveStore:
                 {
                     "name": name,
                     **meta,
-                    "value": sample.value,
+                    "value": value,
                     "quality": Quality(sample.quality).name.lower(),
                     "reason": sample.reason,
                     "timestamp": sample.ts,
