@@ -1,0 +1,59 @@
+"""The dashboard of a real `vigie run`, in headless Chromium."""
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from dashboard import ids
+from tests.browser import browser, wait_for  # noqa: F401 - browser is a fixture
+from tests.integration.network import all_tags_good, journal
+from tests.integration.network import wait_for as wait_for_status
+
+pytestmark = pytest.mark.browser
+
+TEXT_JS = """
+const element = document.getElementById(arguments[0]);
+return element === null ? null : element.innerText.trim();
+"""
+
+
+def text_of(browser, element_id: str) -> str | None:
+    return browser.execute_script(TEXT_JS, element_id)
+
+
+def test_live_value_changes_and_click_acknowledges(browser, network):
+    vigie, sims, config = network
+    wait_for_status(lambda: all_tags_good(vigie), "every tag good")
+
+    browser.get(vigie.url)
+    voltage = ids.tag_cell("value", "FDR1.voltage_l1")
+    first = wait_for(
+        lambda: (text := text_of(browser, voltage)) and text.endswith(" V") and text
+    )
+    changed = wait_for(
+        lambda: (text := text_of(browser, voltage)) != first and text, timeout_s=30
+    )
+    assert changed.endswith(" V")
+
+    assert sims["PS1"].control({"force": "discharge_pressure", "value": 7.25})["ok"]
+    alarm_id = "PS1.discharge_pressure.high"
+    state_cell = ids.alarm_cell("state", alarm_id)
+    wait_for(lambda: text_of(browser, state_cell) == "Active, unacknowledged", 30)
+    button = f'tr[data-alarm="{alarm_id}"] button.ack-button'
+
+    # The alarm list is redrawn on every refresh, so a click can land on a button
+    # that was just replaced; click again until the runtime has the acknowledgement.
+    def click_until_acknowledged():
+        alarm = vigie.alarm(alarm_id)
+        if alarm["state"] == "unack_active":
+            browser.find_element(By.CSS_SELECTOR, button).click()
+        return alarm["state"] == "ack_active"
+
+    wait_for(click_until_acknowledged, timeout_s=30, interval_s=0.5)
+    wait_for(lambda: text_of(browser, state_cell) == "Active, acknowledged", 30)
+
+    assert vigie.alarm(alarm_id)["acked_by"] == "operator"
+    assert journal(config["data_dir"], alarm_id) == [
+        ("normal", "unack_active", None),
+        ("unack_active", "ack_active", "operator"),
+    ]
+    assert browser.find_elements(By.CSS_SELECTOR, button) == []
