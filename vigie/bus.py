@@ -28,7 +28,7 @@ class Bus:
         self._consumers.append((name, consumer))
 
     def publish(self, batch: Batch) -> None:
-        """Hand one batch to every consumer. A failing consumer does not stop the rest."""
+        """Hand a batch to every consumer; a failing consumer does not stop the rest."""
         if not batch:
             return
         self.published += len(batch)
@@ -37,4 +37,6 @@ class Bus:
                 consumer(batch)
             except Exception:
                 self.consumer_errors += 1
-                log.exception("Consumer %s failed on a batch of %d samples", name, len(batch))
+                log.exception(
+                    "Consumer %s failed on a batch of %d samples", name, len(batch)
+                )

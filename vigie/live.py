@@ -26,7 +26,9 @@ class LiveStore:
             if device.protocol == "opcua":
                 stale_after = None
             else:
-                stale_after = device.poll_interval_s * config.dashboard.stale_after_polls
+                stale_after = (
+                    device.poll_interval_s * config.dashboard.stale_after_polls
+                )
             for tag in device.tags:
                 name = f"{device.name}.{tag.name}"
                 self._meta[name] = {
@@ -42,7 +44,7 @@ class LiveStore:
                 self._latest[sample.tag] = sample
 
     def snapshot(self, now: float, connected: dict[str, bool]) -> list[dict]:
-        """Rows for the status API. ``connected`` maps device names to their link state."""
+        """Return the status rows; ``connected`` maps device names to link state."""
         with self._lock:
             latest = dict(self._latest)
         rows = []

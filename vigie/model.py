@@ -82,7 +82,7 @@ class DeviceStatus:
         return self.state is ConnectionState.CONNECTED
 
     def set_state(self, state: ConnectionState, now: float, error: str = "") -> bool:
-        """Change the state and notify listeners. Returns False for a same-state write."""
+        """Change the state and notify listeners; False for a same-state write."""
         if error:
             self.last_error = error
         if state is self.state:

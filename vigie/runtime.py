@@ -89,7 +89,10 @@ class RuntimeView:
         except KeyError:
             return {"ok": False, "error": f"unknown alarm {alarm_id!r}"}
         if transition is None:
-            return {"ok": False, "error": f"alarm {alarm_id!r} needs no acknowledgement"}
+            return {
+                "ok": False,
+                "error": f"alarm {alarm_id!r} needs no acknowledgement",
+            }
         return {"ok": True, "state": transition.to_state}
 
     def history(self, tag: str, start: float, end: float) -> list[tuple]:
@@ -168,7 +171,9 @@ class Runtime:
         for task in pending:
             task.cancel()
         if pending:
-            log.warning("Cancelled %d collectors that did not stop in time", len(pending))
+            log.warning(
+                "Cancelled %d collectors that did not stop in time", len(pending)
+            )
             await asyncio.gather(*pending, return_exceptions=True)
         for task in done:
             if not task.cancelled() and task.exception() is not None:
@@ -182,7 +187,9 @@ class Runtime:
             await asyncio.wait_for(historian_task, timeout=HISTORIAN_STOP_TIMEOUT_S)
         except TimeoutError:
             error = "historian did not finish its last flush in time"
-            log.error("%s; %d samples not written", error, self.writer.stats()["backlog"])
+            log.error(
+                "%s; %d samples not written", error, self.writer.stats()["backlog"]
+            )
             errors.append(error)
 
         # Phase 3: release the rest.

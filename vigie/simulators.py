@@ -25,8 +25,8 @@ STOP_TIMEOUT_S = 5.0
 class SimulatorGroup:
     """Simulator processes for some devices of one config file.
 
-    With ``data_dir`` each simulator writes its log to ``<data_dir>/logs/sim-<device>.log``;
-    without, it shares this process's standard error.
+    With ``data_dir`` each simulator writes its log to
+    ``<data_dir>/logs/sim-<device>.log``; without, it shares this process's stderr.
     """
 
     def __init__(

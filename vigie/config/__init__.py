@@ -1,0 +1,148 @@
+"""Typed, frozen configuration models and the loader for ``config.yaml``.
+
+Every check runs before anything connects. A problem raises ConfigError, whose message
+names the file, the key path (with the YAML line where known), the value and the fix.
+Each section's models live in the submodule of its area; this module assembles them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+
+from vigie.config.alarms import AlarmsConfig, LimitAlarm, NotificationsConfig, TagBase
+from vigie.config.base import NAME_PATTERN, DeviceBase, Frozen, Priority, Simulator
+from vigie.config.historian import HistorianConfig, InfluxConfig
+from vigie.config.loader import load_config
+from vigie.config.modbus import (
+    BIT_KINDS,
+    MAX_ADDRESS,
+    REGISTER_COUNT,
+    ByteOrder,
+    DataType,
+    ModbusDevice,
+    ModbusTag,
+    RegisterKind,
+)
+from vigie.config.opcua import OpcUaDevice, OpcUaTag
+
+Device = Annotated[ModbusDevice | OpcUaDevice, Field(discriminator="protocol")]
+
+
+class DashboardConfig(Frozen):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8050, ge=1, le=65535)
+    # Seconds between refreshes of the live view.
+    refresh_interval_s: float = Field(default=1.0, ge=0.2, le=60.0)
+    # Seconds of history in a trend.
+    trend_window_s: float = Field(default=3600.0, gt=0.0)
+    # Age in poll intervals after which a value is shown as stale.
+    stale_after_polls: float = Field(default=3.0, gt=0.0)
+
+
+class SiteConfig(Frozen):
+    name: str = "Vigie"
+    # IANA time zone in which the dashboard shows times.
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, timezone: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {timezone!r}: use an IANA name such as"
+                " Africa/Casablanca or UTC"
+            ) from None
+        return timezone
+
+
+class Config(Frozen):
+    site: SiteConfig = SiteConfig()
+    # Folder for the SQLite historian, the alarm journal and the spool.
+    data_dir: str = "data"
+    historian: HistorianConfig = HistorianConfig()
+    dashboard: DashboardConfig = DashboardConfig()
+    alarms: AlarmsConfig = AlarmsConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
+    devices: tuple[Device, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_names(self) -> Config:
+        devices: set[str] = set()
+        tags: dict[str, str] = {}
+        for index, device in enumerate(self.devices):
+            if device.name in devices:
+                raise ValueError(
+                    f"devices[{index}].name: duplicate device name {device.name!r};"
+                    " device names must be unique"
+                )
+            devices.add(device.name)
+            for tag_index, tag in enumerate(device.tags):
+                full = f"{device.name}.{tag.name}"
+                if full in tags:
+                    raise ValueError(
+                        f"devices[{index}].tags[{tag_index}].name: duplicate tag name"
+                        f" {full!r} (first defined at {tags[full]}); tag names must be"
+                        " unique within a device"
+                    )
+                tags[full] = f"devices[{index}].tags[{tag_index}]"
+            if device.simulate and not _is_loopback(device.host):
+                raise ValueError(
+                    f"devices[{index}].simulate: simulators bind only to loopback, but"
+                    f" the device address is {device.host!r}; use 127.0.0.1 or remove"
+                    " 'simulate'"
+                )
+        return self
+
+    def tag_names(self) -> list[str]:
+        return [f"{d.name}.{t.name}" for d in self.devices for t in d.tags]
+
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+__all__ = [
+    "BIT_KINDS",
+    "MAX_ADDRESS",
+    "NAME_PATTERN",
+    "REGISTER_COUNT",
+    "AlarmsConfig",
+    "ByteOrder",
+    "Config",
+    "DashboardConfig",
+    "DataType",
+    "Device",
+    "DeviceBase",
+    "Frozen",
+    "HistorianConfig",
+    "InfluxConfig",
+    "LimitAlarm",
+    "ModbusDevice",
+    "ModbusTag",
+    "NotificationsConfig",
+    "OpcUaDevice",
+    "OpcUaTag",
+    "Priority",
+    "RegisterKind",
+    "SiteConfig",
+    "Simulator",
+    "TagBase",
+    "load_config",
+]
