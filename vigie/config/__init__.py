@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from vigie.config.alarms import AlarmsConfig, LimitAlarm, NotificationsConfig, TagBase
+from vigie.config.alarms import AlarmsConfig, LimitAlarm, TagBase
 from vigie.config.base import NAME_PATTERN, DeviceBase, Frozen, Priority, Simulator
 from vigie.config.historian import HistorianConfig, InfluxConfig
 from vigie.config.loader import load_config
@@ -27,6 +27,7 @@ from vigie.config.modbus import (
     ModbusTag,
     RegisterKind,
 )
+from vigie.config.notifications import NotificationsConfig
 from vigie.config.opcua import OpcUaDevice, OpcUaTag
 
 Device = Annotated[ModbusDevice | OpcUaDevice, Field(discriminator="protocol")]

@@ -59,7 +59,3 @@ class TagBase(Frozen):
 
 class AlarmsConfig(Frozen):
     """Site-wide alarm settings (the top-level ``alarms:`` section)."""
-
-
-class NotificationsConfig(Frozen):
-    """Notification channels, on-call rosters and escalation (``notifications:``)."""
