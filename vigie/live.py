@@ -64,13 +64,13 @@ class LiveStore:
                     }
                 )
                 continue
-            # OPC UA values arrive only on change, so their age says nothing about
-            # freshness while the subscription is alive: such tags go stale when their
+            # OPC UA values arrive only on change, so their age tells nothing about
+            # freshness while the subscription is alive. Such tags go stale when their
             # device is not connected.
             age = max(0.0, now - sample.ts)
             value = sample.value
             if isinstance(value, float) and not math.isfinite(value):
-                value = None  # JSON has no NaN; the quality already says why
+                value = None  # JSON has no NaN, and the quality carries the reason
             stale_after = self._stale_after[name]
             if stale_after is None:
                 stale = not connected.get(meta["device"], False)

@@ -17,7 +17,7 @@ class Quality(enum.IntEnum):
 
 
 class Reason(enum.StrEnum):
-    """Why a sample is not good. Kept with the sample and shown to the operator."""
+    """Reason a sample is not good, kept with the sample and shown to the operator."""
 
     NONE = ""
     COMM_FAILURE = "comm_failure"

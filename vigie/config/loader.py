@@ -80,10 +80,10 @@ def _describe(path: Path, err: ValidationError, node, raw: dict) -> str:
     else:
         value = _value_at(raw, loc)
         scalar = value is None or isinstance(value, (str, int, float, bool))
-        shown = ""
+        got = ""
         if value is not _MISSING and scalar and repr(value) not in message:
-            shown = f" (got {value!r})"
-        reason = f"{message}{shown}"
+            got = f" (got {value!r})"
+        reason = f"{message}{got}"
     return f"{where}: {key}: {reason}"
 
 
