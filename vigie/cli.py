@@ -10,13 +10,13 @@ import argparse
 import sys
 
 from vigie import __version__
-from vigie.commands import EXIT_CONFIG, EXIT_FAILED, check, run, sim
+from vigie.commands import EXIT_CONFIG, EXIT_FAILED, check, probe, run, sim
 from vigie.config import load_config
 from vigie.errors import ConfigError, VigieError
 from vigie.logs import setup_logging
 
 # Subcommand modules, in the order `vigie --help` lists them.
-COMMANDS = (run, sim, check)
+COMMANDS = (run, sim, check, probe)
 
 
 def build_parser() -> argparse.ArgumentParser:

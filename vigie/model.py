@@ -25,6 +25,7 @@ class Reason(enum.StrEnum):
     DEVICE_ERROR = "device_error"
     ILLEGAL_ADDRESS = "illegal_address"
     DEVICE_NAN = "device_nan"
+    DEVICE_INF = "device_inf"
     BAD_FRAME = "bad_frame"
     SENSOR_FAILURE = "sensor_failure"
     OUT_OF_RANGE = "out_of_range"

@@ -30,3 +30,14 @@ DATATYPES: dict[str, TypeLayout] = {
 # (function codes 3 and 4) or 2000 bits (function codes 1 and 2).
 MAX_REGISTERS_PER_READ = 125
 MAX_BITS_PER_READ = 2000
+
+# Largest finite magnitude of each float type.
+FLOAT_MAX = {"float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308}
+
+
+def integer_range(data_type: str) -> tuple[int, int]:
+    """Return the smallest and largest value of an integer type such as int16."""
+    bits = DATATYPES[data_type].registers * 16
+    if data_type.startswith("u"):
+        return 0, (1 << bits) - 1
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1

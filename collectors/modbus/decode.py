@@ -15,6 +15,7 @@ register.
 
 from __future__ import annotations
 
+import logging
 import math
 import struct
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from vigie.model import Quality, Reason, Value
 
 from collectors.modbus.datatypes import DATATYPES
+
+log = logging.getLogger(__name__)
 
 WORD_SWAPPED = ("CDAB", "DCBA")
 BYTE_SWAPPED = ("BADC", "DCBA")
@@ -73,25 +76,134 @@ def decode_string(registers: list[int], byte_order: str) -> str:
 
 
 def decode_bit(register: int, bit: int) -> bool:
+    """Return bit ``bit`` of a register, 0 being the least significant."""
     return bool((register >> bit) & 1)
 
 
+def unpack_bits(data: bytes, count: int) -> list[bool]:
+    """Unpack the data bytes of a coil or discrete input response.
+
+    Bit n of the result is bit (n mod 8) of byte (n div 8), least significant bit
+    first, and the result has exactly ``count`` values: the padding bits of the last
+    byte are dropped. Raises ValueError when ``data`` contains fewer than ``count`` bits.
+    """
+    if len(data) * 8 < count:
+        raise ValueError(f"{count} bits need {(count + 7) // 8} bytes, got {len(data)}")
+    return [bool((data[n // 8] >> (n % 8)) & 1) for n in range(count)]
+
+
 def apply_scale(value: int | float, scale: float, offset: float) -> int | float:
-    """Return ``value * scale + offset``, still an int when scale is 1 and offset 0."""
-    if isinstance(value, int) and scale == 1.0 and offset == 0.0:
+    """Return ``value * scale + offset``, unchanged when scale is 1 and offset 0.
+
+    Returning it unchanged keeps an int an int and keeps the sign of -0.0.
+    """
+    if scale == 1.0 and offset == 0.0:
         return value
     return value * scale + offset
 
 
 def decode_registers(tag, registers: list[int]) -> Decoded:
-    """Decode a register tag (holding or input) from its own registers."""
+    """Decode a register tag (holding or input) from its own registers.
+
+    Fewer registers than the tag needs give quality BAD, reason ``bad_frame``, never
+    a value built from part of the tag. A NaN gives BAD ``device_nan`` and an
+    infinity BAD ``device_inf``, whatever their bit pattern.
+    """
+    if len(registers) < tag.register_count:
+        return Decoded(None, Quality.BAD, Reason.BAD_FRAME)
+
     if tag.type == "bool":
         return Decoded(decode_bit(registers[0], tag.bit))
 
     if tag.type == "string":
         return Decoded(decode_string(registers, tag.byte_order))
 
-    number = decode_number(registers, tag.type, tag.byte_order)
-    if isinstance(number, float) and not math.isfinite(number):
+    number = decode_number(registers[: tag.register_count], tag.type, tag.byte_order)
+    if isinstance(number, float) and math.isnan(number):
         return Decoded(None, Quality.BAD, Reason.DEVICE_NAN)
-    return Decoded(apply_scale(number, tag.scale, tag.offset))
+    if isinstance(number, float) and math.isinf(number):
+        return Decoded(None, Quality.BAD, Reason.DEVICE_INF)
+
+    value = apply_scale(number, tag.scale, tag.offset)
+    if isinstance(value, float) and not math.isfinite(value):
+        # A finite float64 near its maximum can overflow once scaled.
+        return Decoded(None, Quality.BAD, Reason.OUT_OF_RANGE)
+    return Decoded(value)
+
+
+@dataclass(slots=True)
+class CounterState:
+    # Last value accepted as good, and the last value flagged since then.
+    good: int | float | None = None
+    flagged: int | float | None = None
+
+
+class CounterCheck:
+    """Flags decreases and jumps of monotonic counter tags, with state per tag.
+
+    A value below the last good one, or above it times ``max_counter_jump``, gets
+    quality UNCERTAIN, reason ``out_of_range``, and keeps its value. The next value
+    decides what the flagged one was. If it fits the last good value, the flagged one
+    was a glitch. If it fits the flagged value instead, the counter was reset or
+    replaced, so counting goes on from there as good.
+    """
+
+    def __init__(self) -> None:
+        self.states: dict[str, CounterState] = {}
+
+    def check(self, name: str, tag, decoded: Decoded) -> Decoded:
+        """Return ``decoded`` for tag ``name``, flagged if it breaks the counter."""
+        if not tag.counter or decoded.quality is not Quality.GOOD:
+            return decoded
+
+        state = self.states.setdefault(name, CounterState())
+        value = decoded.value
+        factor = tag.max_counter_jump
+        problem = counter_problem(state.good, value, factor)
+        restarted = (
+            problem is not None
+            and state.flagged is not None
+            and counter_problem(state.flagged, value, factor) is None
+        )
+        if restarted:
+            log.warning(
+                "tag %s: counter restarts from %s after %s (last good %s)",
+                name,
+                value,
+                state.flagged,
+                state.good,
+            )
+            problem = None
+
+        if problem is None:
+            if state.flagged is not None:
+                log.info("tag %s: counter value %s is good again", name, value)
+            state.good = value
+            state.flagged = None
+            return decoded
+
+        if state.flagged is None:
+            log.warning(
+                "tag %s: counter %s from %s to %s; stored as uncertain",
+                name,
+                problem,
+                state.good,
+                value,
+            )
+        state.flagged = value
+        return Decoded(value, Quality.UNCERTAIN, Reason.OUT_OF_RANGE)
+
+
+def counter_problem(previous, value, factor: float | None) -> str | None:
+    """Return "decreased" or "jumped" when ``value`` cannot follow ``previous``.
+
+    NOTE: a previous value of 0 or less gives no jump limit, so the first count
+    after a counter at zero is never flagged as a jump.
+    """
+    if previous is None:
+        return None
+    if value < previous:
+        return "decreased"
+    if factor is not None and previous > 0 and value > previous * factor:
+        return "jumped"
+    return None

@@ -67,15 +67,48 @@ def test_wrong_register_count_rejected():
 
 
 def test_float_nan_and_infinity_are_bad():
-    for words in ([0x7FC0, 0x0000], [0x7F80, 0x0000], [0xFF80, 0x0000]):
+    cases = [
+        ([0x7FC0, 0x0000], "device_nan"),
+        ([0x7FBF, 0xFF80], "device_nan"),
+        ([0xFFC0, 0x0001], "device_nan"),
+        ([0x7F80, 0x0000], "device_inf"),
+        ([0xFF80, 0x0000], "device_inf"),
+    ]
+    for words, reason in cases:
         decoded = decode_registers(tag(type="float32"), words)
-        assert decoded.value is None
-        assert decoded.quality is Quality.BAD
-        assert decoded.reason == "device_nan"
+        assert (words, decoded.value) == (words, None)
+        assert (words, decoded.quality) == (words, Quality.BAD)
+        assert (words, decoded.reason) == (words, reason)
 
     decoded = decode_registers(tag(type="float64"), [0x7FF8, 0, 0, 0])
     assert decoded.quality is Quality.BAD
     assert decoded.reason == "device_nan"
+    decoded = decode_registers(tag(type="float64"), [0xFFF0, 0, 0, 0])
+    assert decoded.reason == "device_inf"
+
+
+def test_short_registers_are_bad_not_partial():
+    decoded = decode_registers(tag(type="float32", byte_order="CDAB"), [0x519F])
+
+    assert decoded.value is None
+    assert decoded.quality is Quality.BAD
+    assert decoded.reason == "bad_frame"
+
+
+def test_scaled_overflow_is_bad():
+    words = [0x7FEF, 0xFFFF, 0xFFFF, 0xFFFF]  # largest finite float64
+
+    decoded = decode_registers(tag(type="float64", scale=10.0), words)
+
+    assert decoded.value is None
+    assert decoded.quality is Quality.BAD
+    assert decoded.reason == "out_of_range"
+
+
+def test_negative_zero_keeps_sign():
+    decoded = decode_registers(tag(type="float32"), [0x8000, 0x0000])
+
+    assert math.copysign(1.0, decoded.value) == -1.0
 
 
 def test_float_decodes_good():

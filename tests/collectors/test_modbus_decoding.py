@@ -45,10 +45,32 @@ NUMBERS = {
     "uint32": ("I", [0, 2**32 - 1, 0x12345678]),
     "int64": ("q", [-(2**63), 2**63 - 1, -1234567890123]),
     "uint64": ("Q", [0, 2**64 - 1, 0x0102030405060708]),
-    "float32": ("f", [3.140000104904175, -2.5, 3.4028234663852886e38]),
-    "float64": ("d", [math.pi, -1.0e-300, 1.7976931348623157e308]),
+    "float32": (
+        "f",
+        [
+            3.140000104904175,
+            -2.5,
+            3.4028234663852886e38,
+            -3.4028234663852886e38,
+            1.1754943508222875e-38,  # smallest normal
+            1.401298464324817e-45,  # smallest subnormal
+            -0.0,
+        ],
+    ),
+    "float64": (
+        "d",
+        [
+            math.pi,
+            -1.0e-300,
+            1.7976931348623157e308,
+            -1.7976931348623157e308,
+            2.2250738585072014e-308,  # smallest normal
+            5e-324,  # smallest subnormal
+        ],
+    ),
 }
 NOT_FINITE = [math.nan, math.inf, -math.inf]
+NOT_FINITE_REASONS = {"nan": "device_nan", "inf": "device_inf", "-inf": "device_inf"}
 ORDERS = ["ABCD", "CDAB", "BADC", "DCBA"]
 
 
@@ -82,7 +104,8 @@ def build_number_table():
                 if math.isfinite(value):
                     expected[name] = (value, Quality.GOOD, "")
                 else:
-                    expected[name] = (None, Quality.BAD, "device_nan")
+                    reason = NOT_FINITE_REASONS[str(value)]
+                    expected[name] = (None, Quality.BAD, reason)
     return words, tags, expected
 
 
@@ -101,16 +124,18 @@ async def test_every_type_and_byte_order_decodes():
         await server.stop()
 
     latest = recorder.latest()
-    assert len(words) == 316
-    assert len(expected) == 124
-    # 316 registers need three requests of at most 125 registers.
-    assert len(collector.requests) == 3
+    assert len(words) == 396
+    assert len(expected) == 152
+    # 396 registers need four requests of at most 125 registers.
+    assert len(collector.requests) == 4
     for name, (value, quality, reason) in expected.items():
         sample = latest[f"DEV.{name}"]
         assert (name, sample.value) == (name, value)
         assert (name, sample.quality) == (name, quality)
         assert (name, sample.reason) == (name, reason)
         assert type(sample.value) is type(value) or value is None
+        if value == 0.0 and isinstance(value, float):
+            assert (name, math.copysign(1.0, sample.value)) == (name, -1.0)
 
 
 async def test_worked_example_of_config_decodes():
@@ -123,8 +148,13 @@ async def test_worked_example_of_config_decodes():
     }
     words = [word for order in ORDERS for word in layouts[order]]
     tags = [
-        {"name": f"pi_{order}", "kind": "input", "address": 2 * index,
-         "type": "float32", "byte_order": order}
+        {
+            "name": f"pi_{order}",
+            "kind": "input",
+            "address": 2 * index,
+            "type": "float32",
+            "byte_order": order,
+        }
         for index, order in enumerate(ORDERS)
     ]
     server = ModbusTestServer(inputs={0: words})
@@ -162,13 +192,28 @@ async def test_bits_strings_and_scaling_decode():
         {"name": "bit1", "address": 0, "type": "bool", "bit": 1},
         {"name": "bit15", "address": 0, "type": "bool", "bit": 15},
         {"name": "label", "address": 1, "type": "string", "count": 5},
-        {"name": "label_swapped", "address": 6, "type": "string", "count": 5,
-         "byte_order": "BADC"},
-        {"name": "pressure", "address": 11, "type": "int16", "scale": 0.01,
-         "offset": 1.0},
+        {
+            "name": "label_swapped",
+            "address": 6,
+            "type": "string",
+            "count": 5,
+            "byte_order": "BADC",
+        },
+        {
+            "name": "pressure",
+            "address": 11,
+            "type": "int16",
+            "scale": 0.01,
+            "offset": 1.0,
+        },
         {"name": "energy", "address": 12, "type": "uint32", "byte_order": "CDAB"},
-        {"name": "flow", "address": 14, "type": "float32", "scale": 2.0,
-         "offset": -1.0},
+        {
+            "name": "flow",
+            "address": 14,
+            "type": "float32",
+            "scale": 2.0,
+            "offset": -1.0,
+        },
         {"name": "coil0", "kind": "coil", "address": 0, "type": "bool"},
         {"name": "coil9", "kind": "coil", "address": 9, "type": "bool"},
         {"name": "coil5", "kind": "coil", "address": 5, "type": "bool"},
@@ -209,3 +254,50 @@ async def test_bits_strings_and_scaling_decode():
     assert status.state is ConnectionState.STOPPED
     assert status.samples >= 13
     assert status.polls >= 1
+
+
+SCALED = {
+    "int16": ("h", -1234),
+    "uint16": ("H", 65000),
+    "int32": ("i", -2_000_000_000),
+    "uint32": ("I", 4_000_000_000),
+    "int64": ("q", -(2**62)),
+    "uint64": ("Q", 2**63),
+    "float32": ("f", -13987.0),
+    "float64": ("d", 1.0e300),
+}
+
+
+async def test_scale_and_offset_apply_to_every_type():
+    words: list[int] = []
+    tags: list[dict] = []
+    for data_type, (code, raw) in SCALED.items():
+        tags.append(
+            {
+                "name": data_type,
+                "kind": "input",
+                "address": len(words),
+                "type": data_type,
+                "byte_order": "DCBA",
+                "scale": 0.001,
+                "offset": -5.0,
+            }
+        )
+        words.extend(wire_words(code, raw, "DCBA"))
+    server = ModbusTestServer(inputs={0: words})
+    port = await server.start()
+    status = new_status()
+    recorder = Recorder()
+
+    try:
+        collector = ModbusCollector(make_device(port, tags), recorder, status)
+        async with RunningCollector(collector):
+            assert await wait_until(lambda: status.polls >= 1)
+    finally:
+        await server.stop()
+
+    latest = recorder.latest()
+    for data_type, (_code, raw) in SCALED.items():
+        sample = latest[f"DEV.{data_type}"]
+        assert (data_type, sample.value) == (data_type, raw * 0.001 - 5.0)
+        assert (data_type, sample.quality) == (data_type, Quality.GOOD)
