@@ -125,10 +125,40 @@ async def poll_every(
             missed = int((now - next_tick) // interval_s) + 1
             status.skipped_polls += missed
             next_tick += missed * interval_s
-            log.debug(
-                "device %s: poll overran, skipped %d ticks", status.name, missed
-            )
+            log.debug("device %s: poll overran, skipped %d ticks", status.name, missed)
 
         if await wait_or_stop(stop, next_tick - now):
             return True
     return True
+
+
+class RepeatLimiter:
+    """Decides when a repeated condition is logged: on change, then once per period.
+
+    ``check(key, condition)`` returns None while ``condition`` repeats within
+    ``period_s`` of its last log line. Otherwise it returns how many repeats went
+    unlogged since that line (0 for a new condition), and the caller logs.
+    """
+
+    def __init__(
+        self, period_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.period_s = period_s
+        self.clock = clock
+        # key -> (condition, time of its last log line, repeats since then)
+        self._last: dict[object, tuple[str, float, int]] = {}
+
+    def check(self, key: object, condition: str) -> int | None:
+        now = self.clock()
+        last = self._last.get(key)
+        if last is not None and last[0] == condition and now - last[1] < self.period_s:
+            self._last[key] = (condition, last[1], last[2] + 1)
+            return None
+
+        repeats = last[2] if last is not None and last[0] == condition else 0
+        self._last[key] = (condition, now, 0)
+        return repeats
+
+    def clear(self, key: object) -> bool:
+        """Forget ``key``. Returns True when a condition was recorded for it."""
+        return self._last.pop(key, None) is not None

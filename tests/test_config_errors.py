@@ -93,6 +93,14 @@ CASES = [
         id="register-out-of-range",
     ),
     pytest.param(
+        lambda c: device(c, "FDR1").update(
+            port=device(c, "PS1")["port"], unit_id=7, framing="rtu_over_tcp"
+        ),
+        "devices[2].framing",
+        "'rtu_over_tcp' differs from 'tcp' on devices[0] (PS1), which shares",
+        id="gateway-settings-disagree",
+    ),
+    pytest.param(
         lambda c: device(c, "FDR1").update(protocol="modbus_rtu"),
         "devices[2]",
         "use modbus_tcp or opcua",

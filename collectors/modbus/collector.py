@@ -1,41 +1,64 @@
-"""Modbus TCP collector: one connection per device, polled at a fixed interval."""
+"""Modbus collector: polls one device (unit id) through its host's shared gateway."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-
-from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
-from pymodbus.pdu import ModbusPDU
+from collections.abc import Callable
 
 from vigie.config import ModbusDevice
 from vigie.model import ConnectionState, DeviceStatus, Quality, Reason, Sample
 
-from collectors.base import Backoff, CommLoss, Publish, poll_every, wait_or_stop
-from collectors.modbus.decode import Decoded, decode_registers
-from collectors.modbus.planner import ReadRequest, log_plan, plan_requests
+from collectors.base import (
+    Backoff,
+    CommLoss,
+    Publish,
+    RepeatLimiter,
+    poll_every,
+    wait_or_stop,
+)
+from collectors.modbus.connection import LinkError, RequestTimeout
+from collectors.modbus.decode import CounterCheck, decode_registers
+from collectors.modbus.framing import (
+    DEVICE_BUSY,
+    ILLEGAL_DATA_ADDRESS,
+    FrameError,
+    ReadReply,
+)
+from collectors.modbus.gateway import Gateway, acquire_gateway, release_gateway
+from collectors.modbus.learned_plan import LearnedPlan
+from collectors.modbus.planner import ReadRequest, log_plan, split_request
 
 log = logging.getLogger(__name__)
 
-# Modbus exception code 02, ILLEGAL DATA ADDRESS.
-ILLEGAL_DATA_ADDRESS = 2
+# A reply, or the FrameError that stood in for one.
+Outcome = ReadReply | FrameError
 
 
 class ModbusCollector:
     def __init__(
-        self, device: ModbusDevice, publish: Publish, status: DeviceStatus
+        self,
+        device: ModbusDevice,
+        publish: Publish,
+        status: DeviceStatus,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.device = device
         self.publish = publish
         self.status = status
-        self.requests = plan_requests(device)
+        self.plan = LearnedPlan(device, clock)
         self.comm_loss = CommLoss(device, publish, status)
         self.backoff = Backoff(device.reconnect_min_s, device.reconnect_max_s)
-        self.client: AsyncModbusTcpClient | None = None
-        # Exception code that each request index currently gets from the device.
-        self.request_errors: dict[int, int] = {}
+        self.request_log = RepeatLimiter(60.0, clock)
+        self.counters = CounterCheck()
+        self.gateway: Gateway | None = None
+        # id(request) -> (request, register_layout(request)), built once per request.
+        self.layouts: dict[int, tuple[ReadRequest, tuple]] = {}
+
+    @property
+    def requests(self) -> list[ReadRequest]:
+        return self.plan.requests
 
     @property
     def peer(self) -> str:
@@ -43,35 +66,43 @@ class ModbusCollector:
         return f"{device.host}:{device.port} unit id {device.unit_id}"
 
     async def run(self, stop: asyncio.Event) -> None:
-        log.info("device %s: collector started for %s", self.device.name, self.peer)
-        log_plan(self.device, self.requests)
+        device = self.device
+        log.info(
+            "device %s: collector started for %s (framing %s, tid_check %s,"
+            " accept_any_unit_id %s)",
+            device.name,
+            self.peer,
+            device.framing,
+            device.tid_check,
+            device.accept_any_unit_id,
+        )
+        log_plan(device, self.plan.requests)
+        self.gateway = acquire_gateway(device)
         try:
             await self._run(stop)
         finally:
-            self._close()
+            release_gateway(device, self.gateway)
             self.status.set_state(ConnectionState.STOPPED, time.time())
-            log.info("device %s: collector stopped", self.device.name)
+            log.info("device %s: collector stopped", device.name)
 
     async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                if await self._connect():
-                    await poll_every(
-                        stop, self.device.poll_interval_s, self._poll, self.status
-                    )
+                await poll_every(
+                    stop, self.device.poll_interval_s, self._poll, self.status
+                )
             except Exception as err:
                 # Anything else is a bug, but one device must not stop the others.
                 log.exception("device %s: collector failed", self.device.name)
                 self.status.errors += 1
                 self.comm_loss.report(f"collector failed: {err!r}")
 
-            self._close()
             if stop.is_set():
                 return
 
             delay = self.backoff.next_delay()
             log.info(
-                "device %s: reconnecting to %s in %.2f s (attempt %d) after: %s",
+                "device %s: retrying %s in %.2f s (attempt %d) after: %s",
                 self.device.name,
                 self.peer,
                 delay,
@@ -82,48 +113,56 @@ class ModbusCollector:
                 return
             self.status.reconnects += 1
 
-    async def _connect(self) -> bool:
-        # pymodbus's own reconnect loop (reconnect_delay) and request retries are off:
-        # this collector closes the client on any failure and reconnects with Backoff.
-        self.client = AsyncModbusTcpClient(
-            self.device.host,
-            port=self.device.port,
-            name=self.device.name,
-            timeout=self.device.timeout_s,
-            retries=0,
-            reconnect_delay=0,
-        )
-        if not await self.client.connect():
-            # NOTE: pymodbus's connect() logs the socket error and returns only
-            # False, so last_error cannot say whether it was refused or timed out.
-            self.status.errors += 1
-            self.comm_loss.report(f"connection to {self.peer} failed")
-            return False
-
-        log.info("device %s: connected to %s", self.device.name, self.peer)
-        return True
-
-    def _close(self) -> None:
-        if self.client is not None:
-            self.client.close()
-            self.client = None
-
     async def _poll(self) -> bool:
-        """Read every planned request once. Returns False when the link failed."""
-        published = 0
-        for index, request in enumerate(self.requests):
-            try:
-                response = await self._read(request)
-            except (ModbusException, OSError) as err:
-                self.status.errors += 1
-                self.comm_loss.report(f"read {request.describe()} failed: {err}")
-                return False
+        """Read every planned request once. Returns False when the device is silent.
 
+        A timed-out request turns only its own tags bad while the device replies to
+        other requests. The device counts as lost, and the poll ends, at the first
+        timeout of a device that is not connected, at the second timeout in a row,
+        or when no request of the poll got a reply.
+        """
+        gateway = self.gateway
+        if self.plan.reprobe_due(gateway.connections_opened):
+            self.plan.reset()
+            self.layouts.clear()
+
+        published = 0
+        timeouts_in_row = 0
+        last_timeout: tuple[RequestTimeout, ReadRequest] | None = None
+        answered = False
+        for request in list(self.plan.requests):
+            try:
+                outcomes = await self._read_learning(request)
+            except RequestTimeout as err:
+                self.status.errors += 1
+                timeouts_in_row += 1
+                if not self.status.connected or timeouts_in_row >= 2:
+                    return self._lost(err, request)
+                last_timeout = (err, request)
+                now = time.time()
+                batch = self._failed(request, now, Reason.COMM_FAILURE, str(err))
+                self.publish(batch)
+                published += len(batch)
+                continue
+            except LinkError as err:
+                self.status.errors += 1
+                return self._lost(err, request)
+
+            timeouts_in_row = 0
+            answered = True
+            gateway.report_answer(self.device)
             now = time.time()
             self.comm_loss.restore(now)
-            batch = self._samples(index, request, response, now)
-            self.publish(batch)
-            published += len(batch)
+            for part, outcome in outcomes:
+                batch = self._samples(part, outcome, now)
+                self.publish(batch)
+                published += len(batch)
+
+        if not answered and last_timeout is not None:
+            return self._lost(*last_timeout)
+
+        if self.device.close_after_poll:
+            gateway.close_if_idle("closed after the poll: the device allows one master")
 
         self.status.polls += 1
         self.status.samples += published
@@ -131,79 +170,157 @@ class ModbusCollector:
         self.backoff.reset()
         return True
 
-    async def _read(self, request: ReadRequest) -> ModbusPDU:
-        assert self.client is not None
-        read = {
-            "coil": self.client.read_coils,
-            "discrete_input": self.client.read_discrete_inputs,
-            "holding": self.client.read_holding_registers,
-            "input": self.client.read_input_registers,
-        }[request.kind]
-        return await read(
-            request.address, count=request.count, device_id=self.device.unit_id
-        )
+    def _lost(self, err: LinkError, request: ReadRequest) -> bool:
+        self.comm_loss.report(f"{err} (read {request.describe()})")
+        if isinstance(err, RequestTimeout):
+            self.gateway.report_silent(self.device)
+        return False
 
-    def _samples(
-        self, index: int, request: ReadRequest, response: ModbusPDU, now: float
-    ) -> list[Sample]:
-        if response.isError():
-            return self._exception_samples(index, request, response, now)
+    async def _read_learning(
+        self, request: ReadRequest
+    ) -> list[tuple[ReadRequest, Outcome]]:
+        """Read ``request``, and isolate the registers of an illegal data address."""
+        outcome = await self._exchange(request)
+        if not _is_illegal_address(outcome):
+            return [(request, outcome)]
 
-        if index in self.request_errors:
-            del self.request_errors[index]
+        connections = self.gateway.connections_opened
+        outcomes = await self._bisect(request)
+        self.plan.learn(request, outcomes, connections)
+        return outcomes
+
+    async def _bisect(self, request: ReadRequest) -> list[tuple[ReadRequest, Outcome]]:
+        halves = split_request(request)
+        if halves is None:
+            return [(request, ReadReply(None, ILLEGAL_DATA_ADDRESS))]
+
+        outcomes: list[tuple[ReadRequest, Outcome]] = []
+        for half in halves:
+            outcome = await self._exchange(half)
+            if _is_illegal_address(outcome):
+                outcomes.extend(await self._bisect(half))
+            else:
+                outcomes.append((half, outcome))
+        return outcomes
+
+    async def _exchange(self, request: ReadRequest) -> Outcome:
+        """Send one read with its retries. Raises LinkError when they all fail."""
+        # A device already lost gets one attempt, so a dead unit behind a gateway
+        # stretches the others' cycle by one timeout only.
+        timeouts_left = self.device.retries if self.status.connected else 0
+        frame_errors_left = self.device.retries
+        busy_left = self.device.busy_retries
+        while True:
+            try:
+                reply = await self.gateway.read(self.device, request)
+            except RequestTimeout as err:
+                if timeouts_left == 0:
+                    raise RequestTimeout(f"{err} ({self.device.timeout_s} s)") from None
+                timeouts_left -= 1
+                log.debug("device %s: %s, retrying", self.device.name, err)
+                continue
+            except FrameError as err:
+                self.status.errors += 1
+                if frame_errors_left == 0:
+                    return err
+                frame_errors_left -= 1
+                log.debug("device %s: %s, retrying", self.device.name, err)
+                continue
+
+            if reply.exception_code == DEVICE_BUSY and busy_left > 0:
+                busy_left -= 1
+                await asyncio.sleep(self.device.busy_retry_delay_ms / 1000.0)
+                continue
+            return reply
+
+    def _samples(self, request: ReadRequest, outcome: Outcome, now: float) -> list:
+        if isinstance(outcome, FrameError):
+            return self._failed(request, now, Reason.BAD_FRAME, str(outcome))
+
+        if outcome.values is None:
+            code = outcome.exception_code
+            reason = (
+                Reason.ILLEGAL_ADDRESS
+                if code == ILLEGAL_DATA_ADDRESS
+                else Reason.DEVICE_ERROR
+            )
+            self.status.errors += 1
+            return self._failed(request, now, reason, f"exception code {code}")
+
+        if self.request_log.clear(request.describe()):
             log.info(
                 "device %s: read %s succeeds again",
                 self.device.name,
                 request.describe(),
             )
 
-        values = response.bits if request.is_bits else response.registers
-        if len(values) < request.count:
-            self.status.errors += 1
-            log.warning(
-                "device %s: read %s returned %d values, expected %d",
-                self.device.name,
-                request.describe(),
-                len(values),
-                request.count,
-            )
-            decoded = Decoded(None, Quality.BAD, Reason.BAD_FRAME)
-            return [Sample(slot.name, now, *_fields(decoded)) for slot in request.slots]
+        values = outcome.values
+        if request.is_bits:
+            return [
+                Sample(slot.name, now, values[slot.offset]) for slot in request.slots
+            ]
 
         batch = []
-        for slot in request.slots:
-            if request.is_bits:
-                decoded = Decoded(bool(values[slot.offset]))
-            else:
-                registers = values[slot.offset : slot.offset + slot.tag.register_count]
-                decoded = decode_registers(slot.tag, registers)
-            batch.append(Sample(slot.name, now, *_fields(decoded)))
+        for name, tag, offset, end, plain in self._layout(request):
+            if plain:
+                batch.append(Sample(name, now, values[offset]))
+                continue
+            decoded = decode_registers(tag, values[offset:end])
+            decoded = self.counters.check(name, tag, decoded)
+            batch.append(
+                Sample(name, now, decoded.value, decoded.quality, decoded.reason)
+            )
         return batch
 
-    def _exception_samples(
-        self, index: int, request: ReadRequest, response: ModbusPDU, now: float
+    def _layout(self, request: ReadRequest) -> tuple[tuple, ...]:
+        entry = self.layouts.get(id(request))
+        if entry is None or entry[0] is not request:
+            entry = self.layouts[id(request)] = (request, register_layout(request))
+        return entry[1]
+
+    def _failed(
+        self, request: ReadRequest, now: float, reason: str, detail: str
     ) -> list[Sample]:
-        code = response.exception_code
-        reason = (
-            Reason.ILLEGAL_ADDRESS
-            if code == ILLEGAL_DATA_ADDRESS
-            else Reason.DEVICE_ERROR
-        )
-        self.status.errors += 1
-        if self.request_errors.get(index) != code:
-            self.request_errors[index] = code
+        repeats = self.request_log.check(request.describe(), detail)
+        if repeats is not None:
             log.warning(
-                "device %s: read %s from %s got exception code %d (%s)",
+                "device %s: read %s from %s failed (%s): %s; repeated %d times since"
+                " the last message",
                 self.device.name,
                 request.describe(),
                 self.peer,
-                code,
                 reason,
+                detail,
+                repeats,
             )
         return [
             Sample(slot.name, now, None, Quality.BAD, reason) for slot in request.slots
         ]
 
 
-def _fields(decoded: Decoded) -> tuple:
-    return decoded.value, decoded.quality, decoded.reason
+def register_layout(request: ReadRequest) -> tuple[tuple, ...]:
+    """Build per slot: full name, tag, first and end offsets, and whether it is plain.
+
+    A plain tag is a uint16 with no scale, offset or counter check, so its value is
+    the register itself in either word order. It skips the decoder, which costs about
+    4 us a tag.
+    """
+    layout = []
+    for slot in request.slots:
+        tag = slot.tag
+        plain = (
+            tag.type == "uint16"
+            and tag.byte_order in ("ABCD", "CDAB")
+            and tag.scale == 1.0
+            and tag.offset == 0.0
+            and not tag.counter
+        )
+        end = slot.offset + tag.register_count
+        layout.append((slot.name, tag, slot.offset, end, plain))
+    return tuple(layout)
+
+
+def _is_illegal_address(outcome: Outcome) -> bool:
+    return isinstance(outcome, ReadReply) and outcome.exception_code == (
+        ILLEGAL_DATA_ADDRESS
+    )

@@ -6,7 +6,7 @@ from vigie.config import ModbusDevice
 from vigie.model import ConnectionState, DeviceStatus, Quality, Sample
 
 from collectors import make_collector
-from collectors.base import Backoff, CommLoss, poll_every, wait_or_stop
+from collectors.base import Backoff, CommLoss, RepeatLimiter, poll_every, wait_or_stop
 from collectors.modbus.collector import ModbusCollector
 
 
@@ -119,3 +119,18 @@ def test_make_collector_picks_modbus():
 
     assert type(collector) is ModbusCollector
     assert collector.device is device
+
+
+def test_repeat_limiter_logs_changes_and_once_a_minute():
+    clock = [0.0]
+    limiter = RepeatLimiter(60.0, clock=lambda: clock[0])
+
+    assert limiter.check("holding 0", "unit mismatch") == 0
+    clock[0] = 30.0
+    assert limiter.check("holding 0", "unit mismatch") is None
+    assert limiter.check("holding 0", "unit mismatch") is None
+    clock[0] = 61.0
+    assert limiter.check("holding 0", "unit mismatch") == 2
+    assert limiter.check("holding 0", "short reply") == 0
+    assert limiter.clear("holding 0") is True
+    assert limiter.clear("holding 0") is False

@@ -25,7 +25,8 @@ TAGS = [
 
 
 def is_comm_failure(batch: list[Sample]) -> bool:
-    return all(s.reason == "comm_failure" for s in batch)
+    """True for the communication-loss batch: every tag of the device, comm_failure."""
+    return len(batch) == len(TAGS) and all(s.reason == "comm_failure" for s in batch)
 
 
 async def test_device_stop_and_restart_recovers():
@@ -166,7 +167,9 @@ async def test_silent_device_times_out_and_recovers():
             assert await wait_until(
                 lambda: status.state is ConnectionState.DISCONNECTED
             )
-            assert "No response received" in status.last_error
+            assert status.last_error.startswith(
+                "no reply from unit id 1 in time (0.3 s)"
+            )
             assert sum(is_comm_failure(b) for b in recorder.batches) == 1
 
             silent.clear()

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from vigie.config import ModbusDevice
+import pytest
+from pydantic import ValidationError
 
-from collectors.modbus.planner import plan_requests
+from collectors.modbus.planner import merge_adjacent, plan_requests, split_request
+from vigie.config import ModbusDevice
 
 
 def device(tags: list[dict], max_gap: int = 0) -> ModbusDevice:
@@ -156,3 +158,90 @@ def test_demo_network_pumping_station_plan():
         ("holding", 0, 2),
         ("input", 0, 7),
     ]
+
+
+def limited(tags: list[dict], **settings) -> ModbusDevice:
+    return ModbusDevice.model_validate(
+        {"name": "PS1", "protocol": "modbus_tcp", "tags": tags, **settings}
+    )
+
+
+def meter_map() -> list[dict]:
+    tags = [{"name": f"r{i}", "address": i} for i in range(39)]
+    tags.append({"name": "power", "address": 39, "type": "float32"})
+    tags += [{"name": f"r{i}", "address": i} for i in range(41, 100)]
+    return tags
+
+
+def test_max_40_registers_never_splits_a_value():
+    plan = plan_requests(limited(meter_map(), max_registers_per_read=40))
+
+    assert layout(plan) == [
+        ("holding", 0, 39),
+        ("holding", 39, 40),
+        ("holding", 79, 21),
+    ]
+
+
+def test_max_1_register_rejects_32_bit_tag():
+    with pytest.raises(ValidationError) as caught:
+        limited(meter_map(), max_registers_per_read=1)
+
+    message = str(caught.value)
+    assert "tags[39].type: power (float32) needs 2 registers in one read" in message
+    assert "max_registers_per_read is 1" in message
+
+
+def test_max_bits_per_read_splits_coils():
+    tags = [
+        {"name": f"c{i}", "kind": "coil", "address": i, "type": "bool"}
+        for i in range(10)
+    ]
+
+    assert layout(plan_requests(limited(tags, max_bits_per_read=4))) == [
+        ("coil", 0, 4),
+        ("coil", 4, 4),
+        ("coil", 8, 2),
+    ]
+
+
+def test_rtu_framing_allows_one_request_in_flight():
+    with pytest.raises(ValidationError) as caught:
+        limited(meter_map(), framing="rtu_over_tcp", max_requests_in_flight=2)
+
+    assert "allows only 1 request in flight (got 2)" in str(caught.value)
+
+
+def test_split_request_keeps_shared_registers():
+    tags = [
+        {"name": "run", "address": 0, "type": "bool", "bit": 0},
+        {"name": "fault", "address": 0, "type": "bool", "bit": 1},
+        {"name": "flow", "address": 1, "type": "float32"},
+        {"name": "level", "address": 3},
+    ]
+    request = plan_requests(device(tags))[0]
+
+    first, second = split_request(request)
+
+    assert (first.address, first.count) == (0, 1)
+    assert [s.tag.name for s in first.slots] == ["run", "fault"]
+    assert (second.address, second.count) == (1, 3)
+    assert [s.offset for s in second.slots] == [0, 2]
+
+
+def test_split_request_single_tag_is_none():
+    request = plan_requests(device([{"name": "flow", "address": 1, "type": "float32"}]))
+
+    assert split_request(request[0]) is None
+
+
+def test_merge_adjacent_joins_only_touching_reads():
+    tags = [{"name": f"r{i}", "address": i} for i in (0, 1, 2, 4)]
+    plan = plan_requests(device(tags))
+    halves = list(split_request(plan[0]))
+
+    merged = merge_adjacent(halves + plan[1:])
+
+    assert layout(halves) == [("holding", 0, 1), ("holding", 1, 2)]
+    assert layout(merged) == [("holding", 0, 3), ("holding", 4, 1)]
+    assert [s.offset for s in merged[0].slots] == [0, 1, 2]

@@ -32,6 +32,9 @@ from vigie.config.opcua import OpcUaDevice, OpcUaTag
 
 Device = Annotated[ModbusDevice | OpcUaDevice, Field(discriminator="protocol")]
 
+# Settings of a shared Modbus connection, which every device behind it must agree on.
+GATEWAY_KEYS = ("framing", "max_requests_in_flight", "request_pause_ms")
+
 
 class DashboardConfig(Frozen):
     enabled: bool = True
@@ -101,6 +104,30 @@ class Config(Frozen):
                     f" the device address is {device.host!r}; use 127.0.0.1 or remove"
                     " 'simulate'"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _check_shared_gateways(self) -> Config:
+        # Devices on one host and port share one connection, so they must agree on
+        # how that connection frames and paces its requests.
+        first: dict[tuple[str, int], tuple[int, ModbusDevice]] = {}
+        for index, device in enumerate(self.devices):
+            if device.protocol != "modbus_tcp":
+                continue
+            address = (device.host, device.port)
+            if address not in first:
+                first[address] = (index, device)
+                continue
+            other_index, other = first[address]
+            for key in GATEWAY_KEYS:
+                mine, theirs = getattr(device, key), getattr(other, key)
+                if mine != theirs:
+                    raise ValueError(
+                        f"devices[{index}].{key}: {mine!r} differs from {theirs!r} on"
+                        f" devices[{other_index}] ({other.name}), which shares"
+                        f" {device.host}:{device.port}; devices behind one gateway"
+                        " share its connection, so set the same value on both"
+                    )
         return self
 
     def tag_names(self) -> list[str]:

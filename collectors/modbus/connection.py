@@ -1,0 +1,285 @@
+"""One Modbus TCP connection: sends read requests and matches replies to them.
+
+Vigie frames Modbus itself because pymodbus 3.16's client transaction manager holds a
+lock per request, always accepts transaction id 0, reads unit id 0 as "any", and
+keeps no record of timed-out requests, so late replies and gateway quirks cannot be
+handled per device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections import deque
+from dataclasses import dataclass
+
+from collectors.modbus.framing import (
+    Frame,
+    FrameError,
+    ReadReply,
+    RtuFrameParser,
+    TcpFrameParser,
+    encode_rtu,
+    encode_tcp,
+    parse_read_reply,
+    read_pdu,
+)
+
+log = logging.getLogger(__name__)
+
+# Transaction ids of timed-out requests remembered to recognise their late replies.
+LATE_TIDS_KEPT = 64
+
+
+class LinkError(Exception):
+    """The connection failed, closed or stayed silent: a communication failure."""
+
+
+class RequestTimeout(LinkError):
+    pass
+
+
+@dataclass(slots=True)
+class Pending:
+    tid: int
+    unit_id: int
+    function: int
+    count: int
+    tid_check: str
+    accept_any_unit_id: bool
+    future: asyncio.Future
+
+
+class ModbusConnection(asyncio.Protocol):
+    """A client connection with any number of requests in flight, matched by id.
+
+    Replies are matched to requests by transaction id (``tid_check`` strict), also
+    by id 0 (zero_ok), or to the oldest request in flight (off, and always for RTU
+    framing). A reply to a timed-out request is discarded and logged.
+    """
+
+    def __init__(self, name: str, framing: str) -> None:
+        self.name = name
+        self.framing = framing
+        self.parser = (
+            RtuFrameParser() if framing == "rtu_over_tcp" else TcpFrameParser()
+        )
+        self.transport: asyncio.Transport | None = None
+        self.pending: dict[int, Pending] = {}
+        self.late_tids: deque[int] = deque(maxlen=LATE_TIDS_KEPT)
+        self.next_tid = 0
+        self.late_replies = 0
+        self.closed_reason = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
+    # asyncio.Protocol callbacks
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # Keep-alive probes find a peer that vanished without closing the socket.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        reason = self.closed_reason or (
+            f"connection to {self.name} lost: {exc}"
+            if exc
+            else f"connection to {self.name} closed by the device"
+        )
+        self.transport = None
+        self._fail_all(LinkError(reason))
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            frames = self.parser.feed(data)
+        except FrameError as err:
+            self._reject_stream(err)
+            return
+
+        for frame in frames:
+            self._dispatch(frame)
+
+    # Requests
+
+    async def read(
+        self,
+        unit_id: int,
+        function: int,
+        address: int,
+        count: int,
+        timeout_s: float,
+        tid_check: str = "strict",
+        accept_any_unit_id: bool = False,
+    ) -> ReadReply:
+        """Send one read and wait for its reply.
+
+        Raises RequestTimeout when no reply comes within ``timeout_s``, LinkError
+        when the connection is closed, and FrameError for a reply that cannot be
+        decoded or comes from another unit id.
+        """
+        if not self.is_open:
+            raise LinkError(f"connection to {self.name} is closed")
+
+        tid = self._next_tid()
+        future = asyncio.get_running_loop().create_future()
+        pending = Pending(
+            tid, unit_id, function, count, tid_check, accept_any_unit_id, future
+        )
+        pdu = read_pdu(function, address, count)
+        if self.framing == "rtu_over_tcp":
+            # Bytes left from an earlier reply would be read as this one's start.
+            self.parser.clear()
+            frame = encode_rtu(unit_id, pdu)
+        else:
+            frame = encode_tcp(tid, unit_id, pdu)
+
+        self.pending[tid] = pending
+        self.transport.write(frame)
+        timer = asyncio.get_running_loop().call_later(timeout_s, self._expire, tid)
+        try:
+            return await future
+        finally:
+            timer.cancel()
+            self.pending.pop(tid, None)
+
+    def close(self, reason: str = "") -> None:
+        if self.transport is not None:
+            self.closed_reason = reason
+            self.transport.close()
+
+    def _next_tid(self) -> int:
+        # Id 0 is never sent, so that tid_check zero_ok cannot match a wrong request.
+        self.next_tid = self.next_tid % 0xFFFF + 1
+        return self.next_tid
+
+    def _expire(self, tid: int) -> None:
+        pending = self.pending.pop(tid, None)
+        if pending is None or pending.future.done():
+            return
+        self.late_tids.append(tid)
+        pending.future.set_exception(
+            RequestTimeout(f"no reply from unit id {pending.unit_id} in time")
+        )
+
+    # Replies
+
+    def _dispatch(self, frame: Frame) -> None:
+        pending = self._match(frame)
+        if pending is None or pending.future.done():
+            return
+
+        if frame.unit_id != pending.unit_id and not pending.accept_any_unit_id:
+            if frame.tid is None:
+                log.debug(
+                    "%s: discarded an RTU reply from unit id %d while waiting for"
+                    " unit id %d",
+                    self.name,
+                    frame.unit_id,
+                    pending.unit_id,
+                )
+                return
+            pending.future.set_exception(
+                FrameError(
+                    f"reply from unit id {frame.unit_id} to a request for unit id"
+                    f" {pending.unit_id}"
+                )
+            )
+            return
+
+        try:
+            reply = parse_read_reply(pending.function, pending.count, frame.pdu)
+        except FrameError as err:
+            pending.future.set_exception(err)
+            return
+        pending.future.set_result(reply)
+
+    def _match(self, frame: Frame) -> Pending | None:
+        oldest = next(iter(self.pending.values()), None)
+        if frame.tid is None:
+            if oldest is None:
+                log.info(
+                    "%s: discarded an RTU reply with no request in flight", self.name
+                )
+            return oldest
+
+        pending = self.pending.get(frame.tid)
+        if pending is not None:
+            return pending
+
+        if oldest is not None and (
+            oldest.tid_check == "off"
+            or (oldest.tid_check == "zero_ok" and frame.tid == 0)
+        ):
+            return oldest
+
+        if frame.tid in self.late_tids:
+            self.late_replies += 1
+            log.info(
+                "%s: discarded a late reply with transaction id %d from unit id %d",
+                self.name,
+                frame.tid,
+                frame.unit_id,
+            )
+            return None
+
+        if oldest is not None and len(self.pending) == 1:
+            # With one request in flight, a reply with an unknown id is its wrong echo.
+            oldest.future.set_exception(
+                FrameError(
+                    f"reply transaction id 0x{frame.tid:04x} does not match the"
+                    f" request's 0x{oldest.tid:04x}"
+                )
+            )
+            return None
+
+        log.warning(
+            "%s: discarded a reply with unknown transaction id %d", self.name, frame.tid
+        )
+        return None
+
+    def _reject_stream(self, err: FrameError) -> None:
+        """Fail the requests in flight with ``err``; a TCP stream is also dropped."""
+        log.warning("%s: malformed reply: %s", self.name, err)
+        if self.framing == "rtu_over_tcp":
+            for pending in self.pending.values():
+                if not pending.future.done():
+                    pending.future.set_exception(FrameError(str(err)))
+            return
+
+        # An MBAP header that makes no sense leaves no way to find the next frame.
+        for pending in self.pending.values():
+            if not pending.future.done():
+                pending.future.set_exception(FrameError(str(err)))
+        self.close(f"connection to {self.name} reset after a malformed reply")
+
+    def _fail_all(self, err: Exception) -> None:
+        for pending in list(self.pending.values()):
+            if not pending.future.done():
+                pending.future.set_exception(err)
+        self.pending.clear()
+
+
+async def open_connection(
+    host: str, port: int, framing: str, timeout_s: float
+) -> ModbusConnection:
+    """Connect to ``host``:``port``. Raises LinkError naming the address."""
+    name = f"{host}:{port}"
+    loop = asyncio.get_running_loop()
+    try:
+        _, connection = await asyncio.wait_for(
+            loop.create_connection(lambda: ModbusConnection(name, framing), host, port),
+            timeout=timeout_s,
+        )
+    except TimeoutError:
+        raise LinkError(f"connection to {name} timed out after {timeout_s} s") from None
+    except ConnectionRefusedError:
+        raise LinkError(f"connection to {name} refused") from None
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise LinkError(f"connection to {name} failed: {reason}") from None
+    return connection

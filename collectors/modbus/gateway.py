@@ -1,0 +1,192 @@
+"""Gateways: one shared connection per host and port, for every unit id behind it.
+
+Serial gateways and RTUs accept few TCP connections and often one request at a time,
+so the devices configured on one host and port share a Gateway. It opens the
+connection on demand, limits the requests in flight, pauses between requests when
+asked, and drops the connection only when no unit id on it answers any more: one
+dead unit behind a gateway must not disturb the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from vigie.config import ModbusDevice
+
+from collectors.modbus.connection import (
+    LinkError,
+    ModbusConnection,
+    RequestTimeout,
+    open_connection,
+)
+from collectors.modbus.framing import READ_FUNCTIONS, ReadReply
+
+log = logging.getLogger(__name__)
+
+# Settings that the first device of a gateway sets for every device on it.
+# NOTE: a later device with other values only gets a warning in the log; the
+# configuration check does not compare devices that share a host and port.
+GATEWAY_SETTINGS = ("framing", "max_requests_in_flight", "request_pause_ms")
+
+
+class Gateway:
+    def __init__(self, device: ModbusDevice, clock=time.monotonic) -> None:
+        self.name = f"{device.host}:{device.port}"
+        self.host = device.host
+        self.port = device.port
+        self.framing = device.framing
+        self.max_in_flight = device.max_requests_in_flight
+        self.pause_s = device.request_pause_ms / 1000.0
+        self.connect_timeout_s = device.timeout_s
+        # Connect attempts closer together than this return the last failure.
+        self.retry_guard_s = device.reconnect_min_s
+        self.settings = {key: getattr(device, key) for key in GATEWAY_SETTINGS}
+        self.clock = clock
+
+        self.slots = asyncio.Semaphore(self.max_in_flight)
+        self.connect_lock = asyncio.Lock()
+        self.connection: ModbusConnection | None = None
+        self.last_failure: tuple[float, LinkError] | None = None
+        self.active = 0
+        # Largest number of requests in flight seen, for diagnostics and tests.
+        self.max_active = 0
+        # Counts the connections opened, so that devices notice a reconnect.
+        self.connections_opened = 0
+        self.devices: set[str] = set()
+        self.silent: set[str] = set()
+
+    async def read(self, device: ModbusDevice, request) -> ReadReply:
+        """Send one read of ``request`` for ``device`` and return the reply.
+
+        Raises LinkError (RequestTimeout when the unit id is silent) or FrameError.
+        """
+        async with self.slots:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            try:
+                return await self._read(device, request)
+            finally:
+                self.active -= 1
+                if self.pause_s > 0:
+                    await asyncio.sleep(self.pause_s)
+
+    async def _read(self, device: ModbusDevice, request) -> ReadReply:
+        connection = await self._open()
+        try:
+            return await connection.read(
+                device.unit_id,
+                READ_FUNCTIONS[request.kind],
+                request.address,
+                request.count,
+                device.timeout_s,
+                device.tid_check,
+                device.accept_any_unit_id,
+            )
+        except RequestTimeout:
+            if self.framing == "tcp" and device.tid_check != "strict":
+                # Without transaction ids a late reply would pass for the next answer.
+                reason = (
+                    f"unit id {device.unit_id} timed out with tid_check"
+                    f" {device.tid_check}; connection closed to drop any late reply"
+                )
+                log.warning("gateway %s: %s", self.name, reason)
+                connection.close(reason)
+            raise
+
+    def report_silent(self, device: ModbusDevice) -> None:
+        """Note that ``device`` stopped answering; close when no device answers."""
+        self.silent.add(device.name)
+        if self.silent >= self.devices and self.connection is not None:
+            reason = f"no unit id answers on {self.name}"
+            log.warning("gateway %s: %s; closing the connection", self.name, reason)
+            self.connection.close(reason)
+            self.connection = None
+
+    def report_answer(self, device: ModbusDevice) -> None:
+        self.silent.discard(device.name)
+
+    async def _open(self) -> ModbusConnection:
+        if self.connection is not None and self.connection.is_open:
+            return self.connection
+
+        async with self.connect_lock:
+            if self.connection is not None and self.connection.is_open:
+                return self.connection
+
+            now = self.clock()
+            if self.last_failure is not None:
+                failed_at, error = self.last_failure
+                if now - failed_at < self.retry_guard_s:
+                    raise error
+
+            try:
+                self.connection = await open_connection(
+                    self.host, self.port, self.framing, self.connect_timeout_s
+                )
+            except LinkError as err:
+                if self.last_failure is None:
+                    log.warning("gateway %s: %s", self.name, err)
+                self.last_failure = (now, err)
+                raise
+
+            self.last_failure = None
+            self.connections_opened += 1
+            self.silent.clear()
+            log.info(
+                "gateway %s: connected (%s framing, %d requests in flight at most)",
+                self.name,
+                self.framing,
+                self.max_in_flight,
+            )
+            return self.connection
+
+    def close_if_idle(self, reason: str) -> None:
+        if self.active == 0 and self.connection is not None:
+            self.connection.close(reason)
+            self.connection = None
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close(f"gateway {self.name} closed")
+            self.connection = None
+            log.info("gateway %s: connection closed", self.name)
+
+
+# Gateways of each event loop, by host and port.
+_gateways: dict[tuple, Gateway] = {}
+
+
+def acquire_gateway(device: ModbusDevice) -> Gateway:
+    """Return the gateway of the device's host and port, creating it on first use."""
+    key = (asyncio.get_running_loop(), device.host, device.port)
+    gateway = _gateways.get(key)
+    if gateway is None:
+        gateway = _gateways[key] = Gateway(device)
+    else:
+        for setting, value in gateway.settings.items():
+            if getattr(device, setting) != value:
+                log.warning(
+                    "device %s: %s %s ignored because gateway %s uses %s from its"
+                    " first device",
+                    device.name,
+                    setting,
+                    getattr(device, setting),
+                    gateway.name,
+                    value,
+                )
+    gateway.devices.add(device.name)
+    return gateway
+
+
+def release_gateway(device: ModbusDevice, gateway: Gateway) -> None:
+    """Detach the device; the last device to leave closes the connection."""
+    gateway.devices.discard(device.name)
+    gateway.silent.discard(device.name)
+    if gateway.devices:
+        return
+    gateway.close()
+    key = (asyncio.get_running_loop(), device.host, device.port)
+    if _gateways.get(key) is gateway:
+        del _gateways[key]
