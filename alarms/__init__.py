@@ -1,4 +1,6 @@
-"""Alarm engine: limit, discrete and communication-loss alarms with ISA-18.2 states.
+"""Alarm engine: ISA-18.2 alarm states with shelving, suppression by design and
+out of service; limit, discrete, rate-of-change, deviation, bad-quality, stale,
+expression, communication-loss and flood alarms; scheduled rules over history.
 
 The engine keeps every transition and the current state of every alarm in the
 SQLite journal ``<data_dir>/alarms.sqlite``.

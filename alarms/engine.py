@@ -1,4 +1,5 @@
-"""The alarm engine: samples and device states in, ISA-18.2 transitions out."""
+"""The alarm engine: samples, device states and clock ticks in, ISA-18.2
+transitions out."""
 
 from __future__ import annotations
 
@@ -10,31 +11,40 @@ import time
 from collections.abc import Callable
 
 from alarms.alarm import Alarm
+from alarms.catalog import COMM_LOSS, build_catalog
+from alarms.flood import FLOOD, FloodDetector
+from alarms.history import AggregateSource
 from alarms.journal import JOURNAL_NAME, Journal
-from alarms.rules import DiscreteRule, default_message, make_rule
+from alarms.operator import OperatorActions
+from alarms.timers import TimedEvaluations
+from alarms.report import build_report
+from alarms.restore import restore_alarms
 from alarms.states import PRIORITY_RANK, AlarmState, Transition
 from vigie.config import Config
-from vigie.errors import ConfigError
-from vigie.model import Batch, ConnectionState, DeviceStatus, Quality
+from vigie.model import Batch, ConnectionState, DeviceStatus, Quality, Sample
 
 log = logging.getLogger(__name__)
-
-COMM_LOSS = "comm_loss"
 
 # Transitions kept in memory while the journal cannot be written.
 MAX_UNSAVED_TRANSITIONS = 10_000
 
 
-class AlarmEngine:
+class AlarmEngine(OperatorActions, TimedEvaluations):
     """Evaluates every configured alarm and keeps its state in the journal.
 
-    Limit and discrete alarms run on sample timestamps, so their on/off delays do
-    not depend on when a batch arrives. A BAD sample or a None value leaves an
-    alarm and its delay timer as they are: stale data is not a return to normal.
-    UNCERTAIN samples are evaluated like GOOD ones.
+    Sample-driven alarms run on sample timestamps, so their on/off delays do not
+    depend on when a batch arrives; ``tick(now)`` completes delays, stale-data
+    timers, shelve expiry and scheduled rules on the engine clock. A BAD sample or
+    a None value leaves a value alarm and its delay timer as they are: stale data
+    is not a return to normal. UNCERTAIN samples are evaluated like GOOD ones.
+
+    Shelved, suppressed and out-of-service alarms keep tracking their condition;
+    their condition changes are journaled with ``shown`` False and are not
+    returned, so nothing downstream notifies them.
 
     Every public method takes one lock, so the dashboard thread may call
-    ``acknowledge`` and ``active`` while the event loop calls ``process``.
+    ``acknowledge``, ``shelve`` and ``active`` while the event loop calls
+    ``process`` and ``tick``.
     """
 
     def __init__(
@@ -42,58 +52,68 @@ class AlarmEngine:
         config: Config,
         journal_path: str | os.PathLike | None = None,
         clock: Callable[[], float] = time.time,
+        history: AggregateSource | None = None,
     ):
+        self._config = config
         self._clock = clock
         self._lock = threading.Lock()
-        self._alarms: dict[str, Alarm] = {}
-        self._by_tag: dict[str, tuple[Alarm, ...]] = {}
-        self._build(config)
+        self._latest: dict[str, object] = {}
+        catalog = build_catalog(config, self._latest, clock())
+        self._catalog = catalog
+        self._alarms = catalog.alarms
+        self._by_tag = catalog.by_tag
+        self._history = history
+        self._flood = FloodDetector(config.alarms)
 
         if journal_path is None:
             journal_path = config.data_path() / JOURNAL_NAME
         self._journal = Journal(journal_path)
-        restored = self._restore()
+        restored = restore_alarms(self._journal.load_states(), self._alarms)
         self._raised = 0
         self._raised_before = self._journal.count_raised()
+        self._reload_flood_window()
 
         # Alarms and transitions not yet stored, kept across a failed write.
         self._unsaved: dict[str, Alarm] = {}
         self._unsaved_transitions: list[Transition] = []
         self._journal_failing = False
         log.info(
-            "alarm engine started: %d alarms on %d tags, %d restored from %s",
+            "alarm engine started: %d alarms on %d tags, %d scheduled, %d restored"
+            " from %s",
             len(self._alarms),
             len(self._by_tag),
+            len(catalog.scheduled),
             restored,
             self._journal.path,
         )
 
     def process(self, batch: Batch) -> list[Transition]:
-        """Evaluate one batch of samples; return the transitions it caused."""
+        """Evaluate one batch of samples; return the transitions the operator sees."""
         with self._lock:
-            transitions: list[Transition] = []
-            by_tag = self._by_tag
+            out: list[Transition] = []
+            catalog = self._catalog
             for sample in batch:
-                alarms = by_tag.get(sample.tag)
+                alarms = self._by_tag.get(sample.tag)
+                if alarms is None and sample.tag not in catalog.watched:
+                    continue
+                self._note_sample(sample, out)
                 if alarms is None:
                     continue
-                if sample.quality == Quality.BAD or sample.value is None:
-                    continue
+                unusable = sample.quality == Quality.BAD or sample.value is None
                 for alarm in alarms:
-                    transition = self._evaluate(alarm, sample.value, sample.ts)
-                    if transition is not None:
-                        transitions.append(transition)
-                    if alarm.dirty:
-                        self._unsaved[alarm.id] = alarm
+                    if unusable and not alarm.rule.reads_bad:
+                        continue
+                    self._evaluate(alarm, sample, out)
 
-            self._commit(transitions)
-            return transitions
+            self._commit()
+            return out
 
     def on_device_state(self, status: DeviceStatus, now: float) -> list[Transition]:
         """Raise or clear the device's communication-loss alarm.
 
         DISCONNECTED raises it and CONNECTED clears it, while STARTING and STOPPED
-        change nothing. The method fits ``DeviceStatus.listeners`` directly.
+        change nothing. While it is active, the stale and bad-quality alarms of the
+        device's tags are suppressed. The method fits ``DeviceStatus.listeners``.
         """
         if status.state is ConnectionState.DISCONNECTED:
             condition = True
@@ -117,112 +137,240 @@ class AlarmEngine:
                 )
                 return []
 
-            transition = alarm.set_condition(condition, now, None, reason)
-            if transition is None:
-                return []
+            out: list[Transition] = []
+            self._emit(alarm.set_condition(condition, now, None, reason), alarm, out)
+            for dependent in self._catalog.by_device.get(status.name, ()):
+                self._set_hidden(
+                    dependent,
+                    lambda a: setattr(a, "suppressed_by_device", condition),
+                    now,
+                    None,
+                    f"device {status.name} {reason}",
+                    out,
+                )
+            self._commit()
+            return out
 
-            self._note(transition)
-            self._unsaved[alarm.id] = alarm
-            self._commit([transition])
-            return [transition]
+    def tick(self, now: float) -> list[Transition]:
+        """Run the time-driven evaluations at engine time ``now``; return the
+        transitions the operator sees.
 
-    def acknowledge(
-        self, alarm_id: str, user: str, comment: str = ""
-    ) -> Transition | None:
-        """Acknowledge an alarm. Return None when it has nothing to acknowledge.
-
-        Raises KeyError for an unknown alarm id.
+        In order: shelve expiry, stale-data timers, on/off delays that elapse
+        without a new sample, the end of floods, and the scheduled rules that are
+        due. The scheduled rules query the historian, which may take a while on a
+        remote backend; the lock is released during those queries.
         """
         with self._lock:
-            alarm = self._alarms[alarm_id]
-            reason = f"acknowledged: {comment}" if comment else "acknowledged"
-            transition = alarm.acknowledge(user, self._clock(), reason)
-            if transition is None:
-                log.info(
-                    "alarm %s: acknowledge by %s ignored, state is %s",
-                    alarm_id,
-                    user,
-                    alarm.state.value,
-                )
-                return None
+            out: list[Transition] = []
+            self._expire_shelves(now, out)
+            self._check_stale(now, out)
+            self._complete_delays(now, out)
+            self._check_floods(now, out)
+            due = [
+                (alarm, rule)
+                for alarm, rule in self._catalog.scheduled
+                if rule.due(now)
+            ]
+            self._commit()
 
-            log.info(
-                "alarm %s acknowledged by %s: %s -> %s",
-                alarm_id,
-                user,
-                transition.from_state.value,
-                transition.to_state.value,
-            )
-            self._unsaved[alarm.id] = alarm
-            self._commit([transition])
-            return transition
+        if due:
+            out += self._run_scheduled(due, now)
+        return out
 
-    def active(self) -> list[dict]:
-        """Return every alarm not in NORMAL: critical first, then most recent first."""
+    def active(self, include_hidden: bool = False) -> list[dict]:
+        """Return every alarm the operator must see: not in NORMAL and not hidden,
+        critical first, then most recent first.
+
+        With ``include_hidden``, also every shelved, suppressed or out-of-service
+        alarm, whatever its condition.
+        """
         with self._lock:
-            not_normal = [
+            listed = [
                 alarm
                 for alarm in self._alarms.values()
-                if alarm.state is not AlarmState.NORMAL
+                if (alarm.state is not AlarmState.NORMAL and not alarm.hidden)
+                or (include_hidden and alarm.hidden)
             ]
-        not_normal.sort(key=lambda a: (PRIORITY_RANK[a.priority], -(a.since or 0.0)))
-        return [alarm.as_dict() for alarm in not_normal]
+            listed.sort(key=lambda a: (PRIORITY_RANK[a.priority], -(a.since or 0.0)))
+            tracks = self._catalog.tracks
+            return [alarm.as_dict(stale=_is_stale(alarm, tracks)) for alarm in listed]
+
+    def in_flood(self, area: str) -> bool:
+        """Return True while ``area``'s flood alarm is active."""
+        with self._lock:
+            alarm = self._catalog.flood_alarms.get(area)
+            return alarm is not None and alarm.state.condition_active
 
     def stats(self) -> dict:
         """Return alarm counts.
 
-        ``raised`` counts activations since this engine started and
+        ``raised`` counts shown activations since this engine started and
         ``raised_total`` those stored in the journal file. ``active`` counts the
-        alarms that ``active()`` returns (every state but NORMAL) and
-        ``unacknowledged`` those in unack_active or unack_rtn.
+        alarms that ``active()`` returns, ``unacknowledged`` those of them in
+        unack_active or unack_rtn, and ``shelved``, ``suppressed`` and
+        ``out_of_service`` the hidden alarms by what hides them.
         """
         with self._lock:
-            states = [alarm.state for alarm in self._alarms.values()]
+            alarms = list(self._alarms.values())
             raised = self._raised
             raised_total = self._raised_before + raised
-        unacknowledged = (AlarmState.UNACK_ACTIVE, AlarmState.UNACK_RTN)
+            shown = [alarm.shown_state for alarm in alarms]
+        counts = {state: shown.count(state) for state in AlarmState}
+        condition_states = (
+            AlarmState.UNACK_ACTIVE,
+            AlarmState.ACK_ACTIVE,
+            AlarmState.UNACK_RTN,
+        )
         return {
             "raised": raised,
             "raised_total": raised_total,
-            "active": sum(state is not AlarmState.NORMAL for state in states),
-            "unacknowledged": sum(state in unacknowledged for state in states),
+            "active": sum(counts[state] for state in condition_states),
+            "unacknowledged": counts[AlarmState.UNACK_ACTIVE]
+            + counts[AlarmState.UNACK_RTN],
+            "shelved": counts[AlarmState.SHELVED],
+            "suppressed": counts[AlarmState.SUPPRESSED],
+            "out_of_service": counts[AlarmState.OUT_OF_SERVICE],
         }
+
+    def report(self, start: float, end: float, area: str | None = None) -> dict:
+        """Return the alarm-system performance from ``start`` to ``end`` (seconds
+        since the epoch), per area; see ``alarms.report.build_report``."""
+        with self._lock:
+            self._commit()
+            return build_report(
+                self._journal.connection,
+                start,
+                end,
+                area=area,
+                areas=self._areas_by_alarm(),
+                settings=self._config.alarms,
+            )
 
     def close(self) -> None:
         with self._lock:
+            self._commit()
             self._journal.close()
+            history = self._history
+        reader = getattr(history, "reader", None)
+        if reader is not None:
+            reader.close()
         log.info("alarm engine stopped")
 
-    def _evaluate(self, alarm: Alarm, value, ts: float) -> Transition | None:
-        condition = alarm.rule.condition(value, alarm.state.condition_active)
+    def _note_sample(self, sample: Sample, out: list[Transition]) -> None:
+        track = self._catalog.tracks.get(sample.tag)
+        bad = sample.quality == Quality.BAD
+        if track is not None:
+            track.bad = bad
+            if not bad:
+                track.last_fresh_ts = sample.ts
+
+        if sample.tag in self._catalog.watched:
+            self._latest[sample.tag] = None if bad else sample.value
+            for alarm in self._catalog.suppressed_by_tag.get(sample.tag, ()):
+                self._update_suppression(alarm, sample.ts, out)
+
+    def _update_suppression(
+        self, alarm: Alarm, ts: float, out: list[Transition]
+    ) -> None:
+        result = alarm.suppression(self._latest)
+        if result is None or bool(result) == alarm.suppressed_by_rule:
+            return
+        suppressed = bool(result)
+        reason = f"{alarm.suppression.text} is {'true' if suppressed else 'false'}"
+        self._set_hidden(
+            alarm,
+            lambda a: setattr(a, "suppressed_by_rule", suppressed),
+            ts,
+            None,
+            f"suppressed by design: {reason}" if suppressed else f"released: {reason}",
+            out,
+        )
+
+    def _evaluate(self, alarm: Alarm, sample: Sample, out: list[Transition]) -> None:
+        condition = alarm.rule.condition(sample, alarm.state.condition_active)
         if condition is None:
-            return None
-        if not alarm.debounce(condition, ts):
-            return None
+            return
+        alarm.last_value = self._shown_value(alarm, sample)
+        if not alarm.debounce(condition, sample.ts):
+            if alarm.dirty:
+                self._unsaved[alarm.id] = alarm
+            return
 
-        reason = alarm.rule.describe(value, condition)
-        transition = alarm.set_condition(condition, ts, value, reason)
-        if transition is not None:
-            self._note(transition)
-        return transition
+        reason = alarm.rule.describe(alarm.last_value, condition)
+        transition = alarm.set_condition(condition, sample.ts, alarm.last_value, reason)
+        self._emit(transition, alarm, out)
 
-    def _note(self, transition: Transition) -> None:
-        if transition.to_state is AlarmState.UNACK_ACTIVE:
-            self._raised += 1
+    def _shown_value(self, alarm: Alarm, sample: Sample):
+        if alarm.tag is None:
+            return None
+        if alarm.tag == sample.tag:
+            return sample.value
+        return self._latest.get(alarm.tag)
+
+    def _emit(
+        self, transition: Transition | None, alarm: Alarm, out: list[Transition]
+    ) -> None:
+        """Journal a transition, return it when shown, and count floods."""
+        self._unsaved[alarm.id] = alarm
+        if transition is None:
+            return
+
+        self._unsaved_transitions.append(transition)
         log.info(
-            "alarm %s: %s -> %s (value %r)",
+            "alarm %s: %s -> %s (value %r)%s",
             transition.alarm_id,
             transition.from_state.value,
             transition.to_state.value,
             transition.value,
+            "" if transition.shown else ", hidden",
         )
+        if not transition.shown:
+            return
+        out.append(transition)
 
-    def _commit(self, transitions: list[Transition]) -> None:
-        """Store the transitions and every changed alarm in one transaction.
+        activation = transition.to_state is AlarmState.UNACK_ACTIVE and (
+            transition.from_state in (AlarmState.NORMAL, AlarmState.UNACK_RTN)
+        )
+        if not activation:
+            return
+        self._raised += 1
+        if alarm.type == FLOOD:
+            return
+        if self._flood.add(alarm.area, transition.ts):
+            flood = self._catalog.flood_alarms[alarm.area]
+            if not flood.state.condition_active:
+                reason = (
+                    f"more than {self._flood.threshold} new alarms in"
+                    f" {self._flood.window_s:g} s"
+                )
+                change = flood.set_condition(True, transition.ts, None, reason)
+                self._emit(change, flood, out)
+
+    def _set_hidden(
+        self, alarm, change, ts: float, user, reason: str, out: list[Transition]
+    ) -> Transition | None:
+        transition = alarm.change_visibility(change, ts, user, reason)
+        self._emit(transition, alarm, out)
+        return transition
+
+    def _areas_by_alarm(self) -> dict[str, tuple[str, str]]:
+        return {
+            alarm.id: (alarm.area, alarm.priority) for alarm in self._alarms.values()
+        }
+
+    def _reload_flood_window(self) -> None:
+        start = self._clock() - self._config.alarms.flood_window_s
+        for ts, alarm_id, area in self._journal.activations_since(start):
+            alarm = self._alarms.get(alarm_id)
+            if alarm is None or alarm.type == FLOOD:
+                continue
+            self._flood.add(area or alarm.area, ts)
+
+    def _commit(self) -> None:
+        """Store the pending transitions and every changed alarm in one transaction.
 
         A failed write is logged and everything stays queued for the next commit.
         """
-        self._unsaved_transitions.extend(transitions)
         if not self._unsaved and not self._unsaved_transitions:
             return
 
@@ -258,75 +406,9 @@ class AlarmEngine:
         self._unsaved.clear()
         self._unsaved_transitions.clear()
 
-    def _build(self, config: Config) -> None:
-        by_tag: dict[str, list[Alarm]] = {}
-        for device in config.devices:
-            comm_id = f"{device.name}.{COMM_LOSS}"
-            self._add(
-                Alarm(
-                    id=comm_id,
-                    tag=None,
-                    type=COMM_LOSS,
-                    priority=device.comm_alarm_priority,
-                    message=f"Communication lost with {device.name}",
-                )
-            )
-            for tag in device.tags:
-                full_name = f"{device.name}.{tag.name}"
-                label = tag.description or full_name
-                for configured in tag.alarms:
-                    if not configured.enabled:
-                        continue
-                    alarm = Alarm(
-                        id=f"{full_name}.{configured.type}",
-                        tag=full_name,
-                        type=configured.type,
-                        priority=configured.priority,
-                        message=configured.message
-                        or default_message(configured, label, tag.unit),
-                        rule=make_rule(configured),
-                        on_delay_s=configured.on_delay_s,
-                        off_delay_s=configured.off_delay_s,
-                    )
-                    self._add(alarm)
-                    by_tag.setdefault(full_name, []).append(alarm)
 
-        self._by_tag = {tag: tuple(alarms) for tag, alarms in by_tag.items()}
-
-    def _add(self, alarm: Alarm) -> None:
-        if alarm.id in self._alarms:
-            raise ConfigError(
-                f"duplicate alarm id {alarm.id!r}: a tag may have one alarm of each"
-                " type, so merge or remove the repeated entry in its 'alarms' list"
-            )
-        self._alarms[alarm.id] = alarm
-
-    def _restore(self) -> int:
-        """Load every stored alarm state and return how many alarms were restored."""
-        rows = self._journal.load_states()
-        restored = 0
-        for alarm_id, row in rows.items():
-            alarm = self._alarms.get(alarm_id)
-            if alarm is None:
-                log.info(
-                    "alarm %s: stored state ignored, alarm not configured", alarm_id
-                )
-                continue
-            try:
-                alarm.state = AlarmState(row["state"])
-            except ValueError:
-                log.warning("alarm %s: unknown stored state %r", alarm_id, row["state"])
-                continue
-
-            value = row["value"]
-            if isinstance(alarm.rule, DiscreteRule) and value is not None:
-                if isinstance(alarm.rule.value, bool):
-                    value = bool(value)
-            alarm.value = value
-            alarm.since = row["since"]
-            alarm.acked_by = row["acked_by"]
-            alarm.acked_ts = row["acked_ts"]
-            alarm.pending_since = row["pending_since"]
-            restored += 1
-        return restored
-
+def _is_stale(alarm: Alarm, tracks) -> bool:
+    if alarm.tag is None or alarm.type == "stale":
+        return False
+    track = tracks.get(alarm.tag)
+    return track is not None and track.stale

@@ -16,6 +16,11 @@ class AlarmState(enum.StrEnum):
     ACK_ACTIVE = "ack_active"
     # Returned to normal but not yet acknowledged.
     UNACK_RTN = "unack_rtn"
+    # Hidden from the operator. The alarm still tracks its condition in one of the
+    # four states above, which it shows again once it is no longer hidden.
+    SHELVED = "shelved"
+    SUPPRESSED = "suppressed"
+    OUT_OF_SERVICE = "out_of_service"
 
     @property
     def condition_active(self) -> bool:
@@ -35,6 +40,9 @@ ON_ACKNOWLEDGE = {
     AlarmState.UNACK_ACTIVE: AlarmState.ACK_ACTIVE,
     AlarmState.UNACK_RTN: AlarmState.NORMAL,
 }
+
+# States in which the operator sees nothing of the alarm.
+HIDDEN_STATES = (AlarmState.SHELVED, AlarmState.SUPPRESSED, AlarmState.OUT_OF_SERVICE)
 
 # Sort rank of each configured priority: critical first.
 PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -56,7 +64,9 @@ class Transition:
 
     ``ts`` is in seconds since the epoch (UTC): the sample time for a limit or
     discrete alarm, the device-state time for a communication-loss alarm and the
-    engine clock for an acknowledge. ``user`` is None for automatic transitions.
+    engine clock for an acknowledge, a shelve or a ``tick``. ``user`` is None for
+    automatic transitions. ``shown`` is False for a change of the condition of a
+    shelved, suppressed or out-of-service alarm: it is journaled, not annunciated.
     """
 
     alarm_id: str
@@ -68,3 +78,5 @@ class Transition:
     reason: str
     priority: str
     message: str
+    area: str = ""
+    shown: bool = True

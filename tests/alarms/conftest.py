@@ -33,8 +33,9 @@ def make_engine(journal_path, clock):
     """Return a factory of engines on one journal file; closes them at teardown."""
     engines: list[AlarmEngine] = []
 
-    def make(alarms_by_tag: dict[str, list[dict]]) -> AlarmEngine:
-        engine = AlarmEngine(make_config(alarms_by_tag), journal_path, clock=clock)
+    def make(alarms_by_tag: dict[str, list[dict]], **settings) -> AlarmEngine:
+        config = make_config(alarms_by_tag, **settings)
+        engine = AlarmEngine(config, journal_path, clock=clock)
         engines.append(engine)
         return engine
 

@@ -95,4 +95,7 @@ def test_stats_count_states(make_engine):
         "raised_total": 3,
         "active": 3,
         "unacknowledged": 2,
+        "shelved": 0,
+        "suppressed": 0,
+        "out_of_service": 0,
     }

@@ -41,13 +41,23 @@ def test_comm_loss_priority_from_device(make_engine):
             "tag": None,
             "type": "comm_loss",
             "priority": "high",
+            "area": "PS1",
             "state": "unack_active",
+            "status": "unack_active",
             "value": None,
             "limit": None,
             "message": "Communication lost with PS1",
             "since": 5.0,
             "acked_by": None,
             "acked_ts": None,
+            "stale": False,
+            "shelved_until": None,
+            "shelved_by": None,
+            "shelve_reason": "",
+            "out_of_service": False,
+            "out_of_service_by": None,
+            "out_of_service_reason": "",
+            "suppressed": False,
         }
     ]
 

@@ -49,6 +49,9 @@ def test_state_values_are_contract_names():
         "unack_active",
         "ack_active",
         "unack_rtn",
+        "shelved",
+        "suppressed",
+        "out_of_service",
     ]
 
 

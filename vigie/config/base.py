@@ -34,5 +34,8 @@ class DeviceBase(Frozen):
     reconnect_max_s: float = Field(default=30.0, gt=0.0)
     # Priority of this device's communication-loss alarm.
     comm_alarm_priority: Priority = "high"
+    # Area of the device's alarms for flood detection, reports and on-call rosters;
+    # empty means the device name.
+    area: str = ""
     # Simulator model that `vigie run` starts on this device's address, if any.
     simulate: Simulator | None = None
