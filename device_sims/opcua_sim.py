@@ -56,7 +56,7 @@ class OpcUaSimulator:
         initial = self.source.read(time.time())
         skipped = []
         for tag in self.device.tags:
-            if not await self._add_variable(tag.name, tag.node, initial):
+            if not await self._add_variable(tag.name, tag.node, initial, tag.unit):
                 skipped.append(tag.name)
         if skipped:
             log.warning(
@@ -76,7 +76,9 @@ class OpcUaSimulator:
         await server.start()
         await self.refresh()
 
-    async def _add_variable(self, tag: str, node: str, initial: dict) -> bool:
+    async def _add_variable(
+        self, tag: str, node: str, initial: dict, unit: str = ""
+    ) -> bool:
         match = NODE_ID.match(node)
         if match is None or match["kind"] not in "is":
             return False
@@ -105,8 +107,25 @@ class OpcUaSimulator:
             ua.Variant(value, variant_type),
             varianttype=variant_type,
         )
+        if unit:
+            await self._add_engineering_unit(variable, unit)
         self.variables.append(Variable(tag, variable.nodeid, variant_type))
         return True
+
+    async def _add_engineering_unit(self, variable: Node, unit: str) -> None:
+        # The EngineeringUnits property of OPC UA Part 8, which clients such as
+        # `vigie discover` read. UnitId -1 means no UNECE code is given.
+        information = ua.EUInformation(
+            NamespaceUri="http://www.opcfoundation.org/UA/units/un/cefact",
+            UnitId=-1,
+            DisplayName=ua.LocalizedText(unit),
+            Description=ua.LocalizedText(unit),
+        )
+        await variable.add_property(
+            0,
+            "EngineeringUnits",
+            ua.Variant(information, ua.VariantType.ExtensionObject),
+        )
 
     async def _reserve_namespace(self, index: int) -> None:
         # ns=<index> tags need that index to exist; fill the table with placeholders.

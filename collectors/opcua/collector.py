@@ -1,61 +1,57 @@
-"""OPC UA collector: one client session and one subscription per device."""
+"""OPC UA collector: one client session per device, by subscription or polling."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Callable
 
 from asyncua import Client, ua
-from asyncua.client.ua_client import UaClientState
 
 from vigie.config import OpcUaDevice
-from vigie.model import ConnectionState, DeviceStatus, Quality, Reason, Sample
+from vigie.model import ConnectionState, DeviceStatus, Quality, Sample
 
 from collectors.base import Backoff, CommLoss, Publish, wait_or_stop
-from collectors.opcua.node_ids import NodeIdError, resolve_node_id
-from collectors.opcua.subscription import (
-    KEEPALIVE_S,
-    MISSED_KEEPALIVES,
-    PublishBatcher,
-    monitored_item_requests,
-    subscription_parameters,
-)
+from collectors.opcua.connection import LinkLost, connect, disconnect_quiet, request
+from collectors.opcua.node_ids import NodeTable
+from collectors.opcua.polling import PollingReader
+from collectors.opcua.subscription import SubscriptionReader
+from collectors.opcua.values import convert
 
 log = logging.getLogger(__name__)
 
-# asyncua 2.1's connection supervisor reads ServerState every watchdog interval and
-# waits at most that interval for the response. With its 1 s default, a busy server
-# that answers late is taken for lost. The collector's own probe decides instead,
-# with the device's timeout_s, so the supervisor's interval is set far above it.
-ASYNCUA_WATCHDOG_S = 60.0
-# asyncua's connect() is a TCP connect and four requests: hello, open secure
-# channel, create session and activate session.
-CONNECT_REQUESTS = 5
-CURRENT_TIME = ua.NodeId(ua.ObjectIds.Server_ServerStatus_CurrentTime)
-
-
-class LinkLost(Exception):
-    """The session to the device failed. The message names the step and the cause."""
+NAMESPACE_ARRAY = ua.NodeId(ua.ObjectIds.Server_NamespaceArray)
 
 
 class OpcUaCollector:
     def __init__(
-        self, device: OpcUaDevice, publish: Publish, status: DeviceStatus
+        self,
+        device: OpcUaDevice,
+        publish: Publish,
+        status: DeviceStatus,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.device = device
         self.publish = publish
         self.status = status
+        self.clock = clock
         self.comm_loss = CommLoss(device, publish, status)
         self.backoff = Backoff(device.reconnect_min_s, device.reconnect_max_s)
         self.full_names = [f"{device.name}.{tag.name}" for tag in device.tags]
+        self.nodes = NodeTable(device.name, device.tags, self.full_names)
         self.client: Client | None = None
-        # Reason last logged for each tag that could not be subscribed.
-        self.node_errors: dict[str, str] = {}
+        self.reader: SubscriptionReader | PollingReader | None = None
+        # Counters and flags shown with the device status: clock_skew, keepalives,
+        # the revised subscription parameters.
+        self.diagnostics: dict[str, object] = {"clock_skew": 0}
+        # True once a session delivered at least one node, so that a later session
+        # in which the server rejects every node is known to follow a restart.
+        self.had_nodes = False
+        self._next_retry_at = 0.0
+        self._published_rejections: dict[int, str] = {}
         # Quality and reason of the last sample of each tag, to log transitions.
-        self.tag_states: dict[str, tuple[Quality, str]] = {}
+        self._tag_states: dict[str, tuple[Quality, str]] = {}
 
     @property
     def endpoint(self) -> str:
@@ -63,23 +59,25 @@ class OpcUaCollector:
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info(
-            "device %s: collector started for %s, %d tags, publishing interval %g ms",
+            "device %s: collector started for %s, %d tags, %s mode",
             self.device.name,
             self.endpoint,
             len(self.device.tags),
-            self.device.publishing_interval_ms,
+            self.device.mode,
         )
         try:
             await self._run(stop)
         finally:
-            await self._disconnect_quiet()
+            await disconnect_quiet(self.client, self.device)
+            self.client = None
             self.status.set_state(ConnectionState.STOPPED, time.time())
             log.info("device %s: collector stopped", self.device.name)
 
     async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             error = await self._session_until_stop(stop)
-            await self._disconnect_quiet()
+            await disconnect_quiet(self.client, self.device)
+            self.client = None
             if stop.is_set():
                 return
 
@@ -87,7 +85,8 @@ class OpcUaCollector:
             self.comm_loss.report(error)
             delay = self.backoff.next_delay()
             log.info(
-                "device %s: %s; reconnecting to %s in %.2f s (attempt %d)",
+                "device %s: %s; reconnecting to %s with a new client in %.2f s"
+                " (attempt %d)",
                 self.device.name,
                 error,
                 self.endpoint,
@@ -131,137 +130,105 @@ class OpcUaCollector:
         return f"collector failed: {error!r}"
 
     async def _session(self) -> None:
-        """Connect, subscribe every tag and supervise the link. Raises LinkLost."""
-        # NOTE: no security policy is set, so the session is neither signed nor
-        # encrypted (SecurityPolicy None).
-        self.client = Client(
-            self.endpoint,
-            timeout=self.device.timeout_s,
-            watchdog_intervall=ASYNCUA_WATCHDOG_S,
-        )
-        await self._request(
-            "connect",
-            self.client.connect(),
-            timeout=CONNECT_REQUESTS * self.device.timeout_s,
-        )
-        namespaces = await self._request(
-            "read namespace array", self.client.get_namespace_array()
+        """Connect a new client, resolve every tag and read until the link fails.
+
+        Every session starts from nothing: a new Client, the namespace array read
+        again (a restarted server may renumber its namespaces), every node id
+        resolved again and a new subscription. Raises LinkLost.
+        """
+        self.client = await connect(self.device)
+        namespaces = await self.read_namespaces(self.client)
+        self.nodes.resolve(namespaces)
+        self._published_rejections = {}
+
+        if self.device.mode == "polling":
+            self.reader = PollingReader(self, self.client)
+        else:
+            self.reader = SubscriptionReader(self, self.client)
+        await self.reader.run(reconnected=self.had_nodes)
+
+    async def read_namespaces(self, client: Client) -> list[str]:
+        node = client.get_node(NAMESPACE_ARRAY)
+        return await request(
+            "read namespace array", node.read_value(), self.device.timeout_s
         )
 
-        node_ids, failed = self._resolve(namespaces)
-        tags = {handle: self.full_names[handle] for handle in node_ids}
-        batcher = PublishBatcher(self.device.name, tags, self._on_publish)
-        self.client.uaclient.observer = batcher
-        subscription = await self._request(
-            "create subscription",
-            self.client.create_subscription(
-                subscription_parameters(self.device.publishing_interval_ms), batcher
-            ),
-        )
-        requests = monitored_item_requests(
-            node_ids, self.device.publishing_interval_ms
-        )
-        # With no node id resolved there is nothing to monitor, but the subscription
-        # still carries keep-alives, which count as successful publishes.
-        results = []
-        if requests:
-            results = await self._request(
-                "create monitored items", subscription.create_monitored_items(requests)
-            )
-        for handle, result in zip(node_ids, results, strict=True):
-            if isinstance(result, ua.StatusCode):
-                failed[handle] = f"{Reason.CONFIG_ERROR}:{result.name}"
-
-        self._report_node_errors(failed)
+    def session_ready(self) -> None:
+        """Mark the device connected once its nodes are subscribed or read."""
+        nodes = self.nodes
+        accepted = len(nodes.node_ids)
         log.info(
-            "device %s: connected to %s, %d of %d tags subscribed",
+            "device %s: connected to %s, %d of %d tags accepted",
             self.device.name,
             self.endpoint,
-            len(self.device.tags) - len(failed),
+            accepted,
             len(self.device.tags),
         )
+        if accepted:
+            self.had_nodes = True
         self.comm_loss.restore()
         self.backoff.reset()
-        if failed:
-            now = time.time()
-            self.publish(
-                [
-                    Sample(self.full_names[handle], now, None, Quality.BAD, reason)
-                    for handle, reason in failed.items()
-                ]
-            )
+        self._next_retry_at = self.clock() + self.device.rejected_node_retry_s
+        self.publish_rejections()
 
-        await self._supervise(subscription, batcher)
+    def publish_rejections(self) -> None:
+        """Publish a Bad sample for each tag newly rejected in this session."""
+        nodes = self.nodes
+        nodes.log_rejections(self.endpoint)
+        changed = [
+            handle
+            for handle, reason in nodes.rejected.items()
+            if self._published_rejections.get(handle) != reason
+        ]
+        for handle in list(self._published_rejections):
+            if handle not in nodes.rejected:
+                del self._published_rejections[handle]
+        if not changed:
+            return
+        for handle in changed:
+            self._published_rejections[handle] = nodes.rejected[handle]
+        self.publish(nodes.rejected_samples(time.time(), changed))
 
-    def _resolve(
-        self, namespaces: list[str]
-    ) -> tuple[dict[int, ua.NodeId], dict[int, str]]:
-        """Resolve every tag's node id, keyed by client handle (the tag's position)."""
-        node_ids: dict[int, ua.NodeId] = {}
-        failed: dict[int, str] = {}
-        for handle, tag in enumerate(self.device.tags):
-            try:
-                node_ids[handle] = resolve_node_id(tag.node, namespaces)
-            except NodeIdError as err:
-                failed[handle] = f"{Reason.CONFIG_ERROR}:{err}"
-        return node_ids, failed
+    def retry_due(self) -> bool:
+        return bool(self.nodes.rejected) and self.clock() >= self._next_retry_at
 
-    def _report_node_errors(self, failed: dict[int, str]) -> None:
-        """Log each tag that could not be subscribed once, and once when it recovers."""
-        for handle, tag in enumerate(self.device.tags):
-            name = self.full_names[handle]
-            reason = failed.get(handle)
-            if reason is None:
-                if self.node_errors.pop(name, None) is not None:
-                    log.info(
-                        "device %s: tag %s subscribed again", self.device.name, name
-                    )
-                continue
-            if self.node_errors.get(name) == reason:
-                continue
-            self.node_errors[name] = reason
-            log.warning(
-                "device %s: tag %s node %s rejected by %s: %s",
-                self.device.name,
-                name,
-                tag.node,
-                self.endpoint,
-                reason,
-            )
-
-    async def _supervise(self, subscription, batcher: PublishBatcher) -> None:
-        """Watch the session until it fails, then raise LinkLost.
-
-        Every ``poll_interval_s`` the probe reads the server's CurrentTime, bounded by
-        ``timeout_s``. The subscription counts as lost after MISSED_KEEPALIVES
-        keep-alive periods without any publish response, and at once when asyncua
-        reports a Bad subscription status, which it does when the socket closes.
-        """
-        assert self.client is not None
-        silence_limit_s = MISSED_KEEPALIVES * max(
-            KEEPALIVE_S, self.device.publishing_interval_ms / 1000.0
+    def report_retry(self, handles: list[int]) -> None:
+        self._next_retry_at = self.clock() + self.device.rejected_node_retry_s
+        still = sum(1 for handle in handles if handle in self.nodes.rejected)
+        log.info(
+            "device %s: retried %d rejected nodes, %d still rejected",
+            self.device.name,
+            len(handles),
+            still,
         )
-        started = time.monotonic()
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    batcher.lost.wait(), timeout=self.device.poll_interval_s
-                )
-            if batcher.lost.is_set():
-                raise LinkLost(batcher.lost_reason)
-            if self.client.uaclient.state is not UaClientState.CONNECTED:
-                raise LinkLost(f"connection {self.client.uaclient.state.value}")
+        self.publish_rejections()
 
-            last_publish = subscription.last_publish_at or started
-            silence_s = time.monotonic() - last_publish
-            if silence_s > silence_limit_s:
-                raise LinkLost(f"no publish response for {silence_s:.1f} s")
+    def make_sample(
+        self, tag: str, data_value: ua.DataValue, received_ts: float
+    ) -> Sample:
+        sample, stamp = convert(tag, data_value, received_ts, self.device.timestamp)
+        if stamp.clock_skew:
+            self._report_clock_skew(tag, data_value)
+        return sample
 
-            await self._request(
-                "read CurrentTime", self.client.get_node(CURRENT_TIME).read_value()
+    def _report_clock_skew(self, tag: str, data_value: ua.DataValue) -> None:
+        count = self.diagnostics["clock_skew"]
+        self.diagnostics["clock_skew"] = count + 1
+        if count == 0:
+            log.warning(
+                "device %s: clock skew: tag %s source time %s differs from server"
+                " time %s by more than 5 minutes; using server time",
+                self.device.name,
+                tag,
+                data_value.SourceTimestamp,
+                data_value.ServerTimestamp,
             )
+        diagnostics = getattr(self.status, "diagnostics", None)
+        if diagnostics is not None:
+            diagnostics["clock_skew"] = count + 1
 
-    def _on_publish(self, batch: list[Sample]) -> None:
+    def deliver(self, batch: list[Sample]) -> None:
+        """Count one publish response or poll and publish its samples."""
         self.status.polls += 1
         self.status.last_success_ts = time.time()
         if not batch:
@@ -273,9 +240,11 @@ class OpcUaCollector:
     def _log_quality_changes(self, batch: list[Sample]) -> None:
         for sample in batch:
             state = (sample.quality, sample.reason)
-            previous = self.tag_states.get(sample.tag)
-            self.tag_states[sample.tag] = state
-            if previous == state or (previous is None and state[0] is Quality.GOOD):
+            previous = self._tag_states.get(sample.tag)
+            if previous == state:
+                continue
+            self._tag_states[sample.tag] = state
+            if previous is None and state[0] is Quality.GOOD:
                 continue
             level = logging.INFO if state[0] is Quality.GOOD else logging.WARNING
             log.log(
@@ -286,26 +255,3 @@ class OpcUaCollector:
                 sample.quality.name,
                 sample.reason,
             )
-
-    async def _request(self, step: str, request: Awaitable, timeout: float = 0.0):
-        """Await one request to the server, bounded by ``timeout`` or ``timeout_s``."""
-        timeout = timeout or self.device.timeout_s
-        try:
-            return await asyncio.wait_for(request, timeout=timeout)
-        except TimeoutError:
-            raise LinkLost(f"{step} timed out after {timeout:g} s") from None
-        except (OSError, ua.UaError) as err:
-            detail = str(err) or type(err).__name__
-            raise LinkLost(f"{step} failed: {detail}") from err
-
-    async def _disconnect_quiet(self) -> None:
-        """Close the session within ``timeout_s``, then the socket in any case."""
-        client, self.client = self.client, None
-        if client is None:
-            return
-        try:
-            await asyncio.wait_for(client.disconnect(), timeout=self.device.timeout_s)
-        except Exception as err:
-            # The session is being dropped anyway; the socket is closed below.
-            log.debug("device %s: disconnect failed: %r", self.device.name, err)
-        client.disconnect_socket()

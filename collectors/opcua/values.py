@@ -2,62 +2,74 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from asyncua import ua
 
 from vigie.model import Quality, Reason, Sample
 
-# asyncua decodes a null OPC UA DateTime (0 ticks) as 1601-01-01 UTC.
-NULL_TIME = datetime(1601, 1, 2, tzinfo=timezone.utc)
+from collectors.opcua.timestamps import Stamp, choose_timestamp, epoch_seconds
 
 
 class UnsupportedValue(TypeError):
     """A value of a type that a Vigie sample cannot carry, such as an array."""
 
 
-def to_sample(tag: str, data_value: ua.DataValue, received_ts: float) -> Sample:
-    """Build the sample of one monitored-item notification.
+def severity(code: int) -> Quality:
+    """Return the quality of a status code from its two top bits (OPC UA Part 4).
 
-    ``ts`` is the source timestamp, else the server timestamp, else ``received_ts``.
+    0 is Good, 1 Uncertain, 2 and 3 Bad. The low bits carry only the sub-code and
+    info bits, so 0x000000C0 (an OPC DA quality passed through a gateway) is Good.
+    """
+    top = (code >> 30) & 0b11
+    if top == 0:
+        return Quality.GOOD
+    if top == 1:
+        return Quality.UNCERTAIN
+    return Quality.BAD
+
+
+def convert(
+    tag: str, data_value: ua.DataValue, received_ts: float, prefer: str = "source"
+) -> tuple[Sample, Stamp]:
+    """Build the sample of one data value, and return the timestamp chosen for it.
+
     A Bad status gives value None because the value of a Bad data value has no
-    meaning. An Uncertain or Bad status keeps the status code's name in the reason,
-    for example ``server_status:BadSensorFailure``. A value that a sample cannot carry
+    meaning, and the previous value is never repeated in its place. An Uncertain
+    status keeps the value. Either keeps the status code's name in the reason, for
+    example ``server_status:BadSensorFailure``. A value that a sample cannot carry
     gives BAD with reason ``config_error:unsupported value type <type>``.
     """
-    ts = (
-        epoch_seconds(data_value.SourceTimestamp)
-        or epoch_seconds(data_value.ServerTimestamp)
-        or received_ts
+    stamp = choose_timestamp(
+        data_value.SourceTimestamp, data_value.ServerTimestamp, received_ts, prefer
     )
     status = data_value.StatusCode or ua.StatusCode()
-    if status.is_bad():
-        return Sample(tag, ts, None, Quality.BAD, server_status_reason(status))
+    quality = severity(status.value)
+    if quality is Quality.BAD:
+        reason = server_status_reason(status)
+        return Sample(tag, stamp.ts, None, Quality.BAD, reason), stamp
 
     raw = data_value.Value.Value if data_value.Value is not None else None
     try:
         value = plain_value(raw)
     except UnsupportedValue as err:
-        return Sample(tag, ts, None, Quality.BAD, f"{Reason.CONFIG_ERROR}:{err}")
+        reason = f"{Reason.CONFIG_ERROR}:{err}"
+        return Sample(tag, stamp.ts, None, Quality.BAD, reason), stamp
 
-    if status.is_uncertain():
-        return Sample(tag, ts, value, Quality.UNCERTAIN, server_status_reason(status))
-    return Sample(tag, ts, value, Quality.GOOD, Reason.NONE)
+    if quality is Quality.UNCERTAIN:
+        reason = server_status_reason(status)
+        return Sample(tag, stamp.ts, value, Quality.UNCERTAIN, reason), stamp
+    return Sample(tag, stamp.ts, value, Quality.GOOD, Reason.NONE), stamp
+
+
+def to_sample(
+    tag: str, data_value: ua.DataValue, received_ts: float, prefer: str = "source"
+) -> Sample:
+    return convert(tag, data_value, received_ts, prefer)[0]
 
 
 def server_status_reason(status: ua.StatusCode) -> str:
     return f"{Reason.SERVER_STATUS}:{status.name}"
-
-
-def epoch_seconds(moment: datetime | None) -> float | None:
-    """Return UTC epoch seconds, or None for a missing or null OPC UA DateTime."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    if moment < NULL_TIME:
-        return None
-    return moment.timestamp()
 
 
 def plain_value(raw) -> float | int | bool | str | None:

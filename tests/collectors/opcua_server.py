@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from asyncua import Server, ua
+from asyncua.crypto.cert_gen import setup_self_signed_certificate
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.user_managers import UserManager
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from device_sims.launch import stop_process, wait_for_port
 from vigie.config import OpcUaDevice
 from vigie.model import DeviceStatus, Sample
 
@@ -26,7 +36,53 @@ VARIABLES = {
     "Pumps/Pump1/Running": (ua.VariantType.Boolean, True),
     "Pumps/Pump1/Starts": (ua.VariantType.Int32, 7),
     "Plant/Name": (ua.VariantType.String, "north"),
+    "Tank1.Level": (ua.VariantType.Double, 42.5),
+    "Tank2.Level": (ua.VariantType.Double, 17.0),
 }
+
+
+def bulk_name(number: int) -> str:
+    return f"Bulk/{number:05d}"
+
+
+@dataclass(frozen=True)
+class Security:
+    """Files and users of a server that accepts only Basic256Sha256 SignAndEncrypt."""
+
+    server_certificate: Path
+    server_key: Path
+    users: object
+
+
+class PasswordUsers(UserManager):
+    """Accepts only the given username and password."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username = username
+        self.password = password
+
+    def get_user(self, iserver, username=None, password=None, certificate=None):
+        if username == self.username and password == self.password:
+            return User(role=UserRole.User)
+        return None
+
+
+async def make_certificate(folder: Path, name: str, uri: str, server: bool):
+    """Write a self-signed certificate (DER) and key (PEM) for ``uri`` into folder."""
+    key_file = folder / f"{name}-key.pem"
+    certificate_file = folder / f"{name}-cert.der"
+    usage = (
+        ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+    )
+    await setup_self_signed_certificate(
+        key_file,
+        certificate_file,
+        uri,
+        "localhost",
+        [usage],
+        {"commonName": name},
+    )
+    return certificate_file, key_file
 
 
 class PlantServer:
@@ -38,9 +94,17 @@ class PlantServer:
     namespace index.
     """
 
-    def __init__(self, port: int = 0, dummy_namespaces: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        dummy_namespaces: tuple[str, ...] = (),
+        bulk_variables: int = 0,
+        security: Security | None = None,
+    ) -> None:
         self.port = port
         self.dummy_namespaces = dummy_namespaces
+        self.bulk_variables = bulk_variables
+        self.security = security
         self.namespace_index: int | None = None
         self.nodes: dict[str, object] = {}
         self._server: Server | None = None
@@ -49,18 +113,49 @@ class PlantServer:
     def endpoint(self) -> str:
         return f"opc.tcp://127.0.0.1:{self.port}{ENDPOINT_PATH}"
 
-    async def start(self) -> None:
-        server = Server()
+    async def start(self, with_variables: bool = True) -> None:
+        """Start listening; ``with_variables=False`` waits for add_variables()."""
+        server = Server(user_manager=self.security.users if self.security else None)
         await server.init()
         server.set_endpoint(f"opc.tcp://127.0.0.1:{self.port}{ENDPOINT_PATH}")
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        if self.security is None:
+            server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        else:
+            server.set_security_policy(
+                [ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt]
+            )
+            server.set_identity_tokens([ua.UserNameIdentityToken])
+            await server.load_certificate(str(self.security.server_certificate))
+            await server.load_private_key(str(self.security.server_key))
 
         for uri in self.dummy_namespaces:
             await server.register_namespace(uri)
-        index = await server.register_namespace(NAMESPACE_URI)
+        self.namespace_index = await server.register_namespace(NAMESPACE_URI)
+        self._server = server
+        if with_variables:
+            await self.add_variables()
 
-        objects = server.nodes.objects
-        for name, (variant_type, value) in VARIABLES.items():
+        await server.start()
+        self.port = server.bserver.port
+        log.info(
+            "test server listening on %s, namespace index %d",
+            self.endpoint,
+            self.namespace_index,
+        )
+
+    async def add_variables(self) -> None:
+        variables = dict(VARIABLES)
+        for number in range(self.bulk_variables):
+            variables[bulk_name(number)] = (ua.VariantType.Double, float(number))
+        await self._add(variables)
+
+    async def add_bulk_variable(self, number: int) -> None:
+        await self._add({bulk_name(number): (ua.VariantType.Double, float(number))})
+
+    async def _add(self, variables: dict) -> None:
+        index = self.namespace_index
+        objects = self._server.nodes.objects
+        for name, (variant_type, value) in variables.items():
             node = await objects.add_variable(
                 ua.NodeId(name, index),
                 ua.QualifiedName(name, index),
@@ -68,13 +163,12 @@ class PlantServer:
             )
             self.nodes[name] = node
 
-        await server.start()
-        self.port = server.bserver.port
-        self.namespace_index = index
-        self._server = server
-        log.info(
-            "test server listening on %s, namespace index %d", self.endpoint, index
-        )
+    async def delete_subscriptions(self) -> int:
+        """Delete every subscription on the server side, without telling clients."""
+        service = self._server.iserver.subscription_service
+        ids = list(service.subscriptions)
+        await service.delete_subscriptions(ids)
+        return len(ids)
 
     async def write(
         self,
@@ -82,16 +176,26 @@ class PlantServer:
         value,
         status: int = ua.StatusCodes.Good,
         source_ts: datetime | None = None,
+        server_ts: datetime | None = None,
     ) -> None:
-        """Write one value with a status code and an optional source timestamp."""
-        variant_type = VARIABLES[name][0]
+        """Write one value with a status code and optional timestamps.
+
+        ``server_ts`` None lets the server stamp its own time.
+        """
+        variant_type = VARIABLES.get(name, (ua.VariantType.Double,))[0]
         variant = ua.Variant(value, variant_type) if value is not None else ua.Variant()
         data_value = ua.DataValue(
             Value=variant,
             StatusCode=ua.StatusCode(status),
             SourceTimestamp=source_ts,
+            ServerTimestamp=server_ts,
         )
-        await self.nodes[name].write_value(data_value)
+        if server_ts is None:
+            await self.nodes[name].write_value(data_value)
+        else:
+            await self._server.write_attribute_value(
+                self.nodes[name].nodeid, data_value
+            )
 
     async def stop(self) -> None:
         if self._server is None:
@@ -102,12 +206,15 @@ class PlantServer:
         log.info("test server on port %d stopped", self.port)
 
 
-def unused_endpoint() -> str:
-    """Return an endpoint on a loopback port that nothing listens on right now."""
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"opc.tcp://127.0.0.1:{port}{ENDPOINT_PATH}"
+        return sock.getsockname()[1]
+
+
+def unused_endpoint() -> str:
+    """Return an endpoint on a loopback port that nothing listens on right now."""
+    return f"opc.tcp://127.0.0.1:{free_port()}{ENDPOINT_PATH}"
 
 
 def make_device(endpoint: str, tags: list[dict], **settings) -> OpcUaDevice:
@@ -117,6 +224,8 @@ def make_device(endpoint: str, tags: list[dict], **settings) -> OpcUaDevice:
         "protocol": "opcua",
         "endpoint": endpoint,
         "publishing_interval_ms": 100,
+        # A keep-alive every second, so that a silent link is noticed in 1.5 s.
+        "max_keepalive_count": 10,
         "poll_interval_s": 0.5,
         "timeout_s": 2.0,
         "reconnect_min_s": 0.2,
@@ -241,3 +350,61 @@ class FreezableProxy:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class ServerProcess:
+    """The plant server in a child process, which a test can freeze with SIGSTOP.
+
+    The child increments ``Pumps/Pump1/Starts`` every 100 ms, so a client sees
+    values resume once the process runs again.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"opc.tcp://127.0.0.1:{self.port}{ENDPOINT_PATH}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, timeout_s=30.0, proc=self.proc)
+
+    def freeze(self) -> None:
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGCONT)
+        stop_process(self.proc)
+        self.proc = None
+
+
+async def serve_counting(port: int) -> None:
+    server = PlantServer(port=port)
+    await server.start()
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stopped.set)
+    starts = 0
+    while not stopped.is_set():
+        starts += 1
+        await server.write("Pumps/Pump1/Starts", starts)
+        try:
+            await asyncio.wait_for(stopped.wait(), timeout=0.1)
+        except TimeoutError:
+            pass
+    await server.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve_counting(int(sys.argv[1])))
