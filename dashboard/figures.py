@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
@@ -10,16 +10,77 @@ import plotly.graph_objects as go
 from vigie.model import Quality
 
 LINE_COLOUR = "#1f6fb2"
+# Tick spacings in seconds, each a whole number of minutes that divides a day.
+TICK_STEPS_S = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
 
 def local_times(timestamps: list[float], timezone: str) -> list[datetime]:
     """Convert UTC epoch seconds to naive wall-clock times of the site.
 
-    plotly.js has no time zones and would show an aware datetime in the browser's
-    zone, so the axis gets the site's wall-clock time with the offset removed.
+    Wall-clock times repeat an hour when the clocks go back, so plots use
+    ``axis_times`` instead; this is for labels and tests.
     """
     zone = ZoneInfo(timezone)
     return [datetime.fromtimestamp(ts, zone).replace(tzinfo=None) for ts in timestamps]
+
+
+def axis_times(timestamps: list[float], timezone: str, now: float) -> list[datetime]:
+    """Return x values: real time shifted by the site's UTC offset at ``now``.
+
+    plotly.js has no time zones: it places a naive datetime as a wall-clock time
+    and shows an aware one in the browser's zone. A single shift keeps x strictly
+    increasing in real time across a clock change (where wall-clock times repeat or
+    skip an hour), and the samples of the current offset period sit at their local
+    time. Tick and hover labels come from ``local_ticks`` and ``hover_labels``, so
+    they show local time on both sides of a clock change.
+    """
+    shift = _offset_s(now, timezone)
+    return [
+        datetime.fromtimestamp(ts + shift, UTC).replace(tzinfo=None)
+        for ts in timestamps
+    ]
+
+
+def hover_labels(timestamps: list[float], timezone: str) -> list[str]:
+    """Return local times with their offset, such as 2024-06-01 12:00:00 +02:00."""
+    zone = ZoneInfo(timezone)
+    labels = []
+    for ts in timestamps:
+        moment = datetime.fromtimestamp(ts, zone)
+        offset = moment.strftime("%z")
+        labels.append(f"{moment:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}")
+    return labels
+
+
+def local_ticks(
+    start: float, end: float, timezone: str, now: float, count: int = 6
+) -> tuple[list[datetime], list[str]]:
+    """Return tick x values and local time labels, about ``count`` over the range."""
+    step = next(
+        (step for step in TICK_STEPS_S if (end - start) / step <= count),
+        TICK_STEPS_S[-1],
+    )
+    zone = ZoneInfo(timezone)
+    values: list[float] = []
+    ts = start - start % 60
+    # Bounded: at most the range in minutes, because every step is whole minutes.
+    while ts <= end and len(values) < 10 * count:
+        local = datetime.fromtimestamp(ts, zone)
+        seconds_of_day = local.hour * 3600 + local.minute * 60 + local.second
+        if ts >= start and seconds_of_day % step == 0:
+            values.append(ts)
+            ts += min(step, 3600)
+            continue
+        ts += 60
+    labels = []
+    for ts in values:
+        local = datetime.fromtimestamp(ts, zone)
+        labels.append(f"{local:%H:%M}" if step < 86400 else f"{local:%Y-%m-%d}")
+    return axis_times(values, timezone, now), labels
+
+
+def _offset_s(ts: float, timezone: str) -> float:
+    return datetime.fromtimestamp(ts, ZoneInfo(timezone)).utcoffset().total_seconds()
 
 
 def trend_series(points: list[tuple]) -> tuple[list[float], list, bool]:
@@ -55,8 +116,10 @@ def trend_figure(
     timestamps, values, is_bool = trend_series(points)
     figure = go.Figure(
         go.Scatter(
-            x=local_times(timestamps, timezone),
+            x=axis_times(timestamps, timezone, now),
             y=values,
+            customdata=hover_labels(timestamps, timezone),
+            hovertemplate="%{customdata}<br>%{y}<extra></extra>",
             mode="lines",
             name=tag,
             connectgaps=False,
@@ -64,21 +127,26 @@ def trend_figure(
         )
     )
 
-    start, end = local_times([now - window_s, now], timezone)
+    start, end = axis_times([now - window_s, now], timezone, now)
+    tick_values, tick_labels = local_ticks(now - window_s, now, timezone, now)
     figure.update_layout(
         # Keeps the operator's zoom across refreshes until another tag is chosen.
         uirevision=tag,
         margin={"l": 60, "r": 20, "t": 40, "b": 40},
         title={"text": f"{tag} ({unit})" if unit else tag, "x": 0.01},
-        xaxis={"range": [start, end], "title": {"text": f"Time ({timezone})"}},
+        xaxis={
+            "range": [start, end],
+            "title": {"text": f"Time ({timezone})"},
+            "tickmode": "array",
+            "tickvals": tick_values,
+            "ticktext": tick_labels,
+        },
         yaxis={"title": {"text": unit}},
         showlegend=False,
         template="plotly_white",
     )
     if is_bool:
-        figure.update_yaxes(
-            tickvals=[0, 1], ticktext=["OFF", "ON"], range=[-0.1, 1.1]
-        )
+        figure.update_yaxes(tickvals=[0, 1], ticktext=["OFF", "ON"], range=[-0.1, 1.1])
     if not points:
         figure.add_annotation(
             text=f"No history for {tag} in the last {window_s / 60:g} min",

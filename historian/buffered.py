@@ -1,8 +1,22 @@
-"""Buffering and flush loop shared by the historian writers.
+"""Buffering, store-and-forward and the flush loop shared by the historian writers.
 
-A writer subclass implements ``_write(chunk)``: it stores the chunk, returns the
-samples the backend rejected for good, and raises for a failure worth retrying. The
-chunk stays in the buffer until ``_write`` returns, so a failed write loses nothing.
+A writer subclass implements ``_write(chunk)``: it stores the chunk and returns the
+samples the backend rejected for good, each with the reason, or raises for a failure
+worth retrying (``RetryLater`` carries the server's Retry-After). Rejected samples go
+to the quarantine and are never sent again.
+
+When to spool: samples stay in memory while the backend takes them. The first failed
+write moves the whole memory buffer to the durable spool, and so does every later
+flush until a write succeeds again. Writing every sample through the spool would make
+each one survive a SIGKILL, but it would also cost a synchronous disk commit on every
+flush while the backend is healthy, halving the ingest rate; spooling on failure
+costs nothing in normal operation, bounds memory during an outage to one flush
+interval of samples, and makes everything held during an outage durable. What a
+SIGKILL can lose is the memory buffer of the last flush interval while the backend is
+healthy. A clean stop writes the buffer, or spools it when the backend fails.
+
+After a successful write the spool replays oldest first, one chunk per cycle after
+the live buffer, so live data keeps flowing while the backlog drains.
 """
 
 from __future__ import annotations
@@ -12,7 +26,9 @@ import logging
 import random
 from collections import Counter
 
+from historian.quarantine import Quarantine
 from historian.samples import device_of
+from historian.spool import Spool
 from vigie.model import Batch, Sample
 
 logger = logging.getLogger(__name__)
@@ -20,6 +36,16 @@ logger = logging.getLogger(__name__)
 RETRY_MIN_S = 0.5
 RETRY_MAX_S = 30.0
 DRAIN_TIMEOUT_S = 10.0
+# Longest Retry-After honoured; a larger value is taken as this many seconds.
+RETRY_AFTER_MAX_S = 300.0
+
+
+class RetryLater(Exception):
+    """A write failed for now; ``retry_after_s`` is the server's wish, if any."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class BufferedWriter:
@@ -32,15 +58,19 @@ class BufferedWriter:
         retry_min_s: float = RETRY_MIN_S,
         retry_max_s: float = RETRY_MAX_S,
         drain_timeout_s: float = DRAIN_TIMEOUT_S,
+        spool: Spool | None = None,
+        quarantine: Quarantine | None = None,
     ) -> None:
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self.retry_min_s = retry_min_s
         self.retry_max_s = retry_max_s
         self.drain_timeout_s = drain_timeout_s
+        self.spool = spool
+        self.quarantine = quarantine
 
-        # NOTE: the buffer has no size limit, so a long outage of the backend grows
-        # memory (an estimate: 100 bytes a sample) until the writes succeed again.
+        # NOTE: without a spool the buffer has no size limit, so a long outage of
+        # the backend grows memory (an estimate: 100 bytes a sample).
         self._buffer: list[Sample] = []
         self._full = asyncio.Event()
         self._written = 0
@@ -48,7 +78,9 @@ class BufferedWriter:
         self._quarantined = 0
         self._errors = 0
         self._failures_in_a_row = 0
+        self._retry_after_s: float | None = None
         self._last_error = ""
+        self._overflow_error = ""
 
     def describe(self) -> str:
         """Name of the store for log lines, such as a file path or a URL."""
@@ -60,8 +92,14 @@ class BufferedWriter:
     async def close(self) -> None:
         raise NotImplementedError
 
-    async def _write(self, chunk: list[Sample]) -> list[Sample]:
+    async def _write(self, chunk: list[Sample]) -> list[tuple[Sample, str]]:
         raise NotImplementedError
+
+    async def _open_spool(self) -> None:
+        if self.spool is not None:
+            await asyncio.to_thread(self.spool.open)
+            if self.spool.dropped:
+                self._overflow_error = self._overflow_message()
 
     def submit(self, batch: Batch) -> None:
         self._buffer.extend(batch)
@@ -69,13 +107,21 @@ class BufferedWriter:
             self._full.set()
 
     def stats(self) -> dict:
+        spooled = len(self.spool) if self.spool is not None else 0
+        dropped = self.spool.dropped if self.spool is not None else 0
         return {
             "backend": self.backend,
             "written": self._written,
-            "backlog": len(self._buffer),
-            "errors": self._errors,
-            "last_error": self._last_error,
+            "backlog": len(self._buffer) + spooled,
+            "spooled": spooled,
             "quarantined": self._quarantined,
+            "dropped": dropped,
+            # Raised once the spool has dropped samples; stays set until restart.
+            "overflow": dropped > 0,
+            # True from a failed write until the next successful one.
+            "unreachable": self._failures_in_a_row > 0,
+            "errors": self._errors,
+            "last_error": self._last_error or self._overflow_error,
             "written_by_device": dict(self._written_by_device),
         }
 
@@ -87,21 +133,43 @@ class BufferedWriter:
             self.flush_interval_s,
         )
         try:
+            backlog_moving = False
             while not stop.is_set():
-                await self._wait(stop, self.flush_interval_s, wake_on_full=True)
+                wait_s = 0.0 if backlog_moving else self.flush_interval_s
+                await self._wait(stop, wait_s, wake_on_full=True)
                 if stop.is_set():
                     break
-                if not await self._flush_buffer():
+                if await self._flush():
+                    backlog_moving = self.spool is not None and len(self.spool) > 0
+                else:
+                    backlog_moving = False
                     await self._wait(stop, self._retry_delay(), wake_on_full=False)
             await self._drain()
         finally:
             await self.close()
+            if self.spool is not None:
+                self.spool.close()
         logger.info(
             "historian writer stopped: %s, %d samples written, %d not written",
             self.describe(),
             self._written,
-            len(self._buffer),
+            self.stats()["backlog"],
         )
+
+    async def _flush(self) -> bool:
+        """Write the buffer, then replay one spool chunk. False after a failure."""
+        if not await self._flush_buffer():
+            await self._spool_buffer()
+            return False
+        if self.spool is not None and len(self.spool):
+            last_id, chunk = await asyncio.to_thread(self.spool.oldest, self.batch_size)
+            if chunk:
+                if not await self._try_write(chunk):
+                    return False
+                await asyncio.to_thread(self.spool.remove_through, last_id)
+                if not len(self.spool):
+                    logger.info("historian spool for %s replayed", self.describe())
+        return True
 
     async def _flush_buffer(self) -> bool:
         """Write the buffer in chunks of batch_size. Return False after a failure."""
@@ -114,6 +182,38 @@ class BufferedWriter:
             if len(self._buffer) < self.batch_size:
                 self._full.clear()
         return True
+
+    async def _spool_buffer(self) -> None:
+        """Move the memory buffer to the spool, if there is one."""
+        if self.spool is None or not self._buffer:
+            return
+        moving = self._buffer
+        self._buffer = []
+        self._full.clear()
+        try:
+            dropped = await asyncio.to_thread(self.spool.append, moving)
+        except Exception as err:
+            # The samples go back in front of what arrived meanwhile.
+            self._buffer[:0] = moving
+            logger.error(
+                "cannot spool %d samples for %s, keeping them in memory: %s",
+                len(moving),
+                self.describe(),
+                err,
+            )
+            return
+        logger.debug("spooled %d samples for %s", len(moving), self.describe())
+        if dropped:
+            self._overflow_error = self._overflow_message()
+            logger.error(
+                "historian spool %s full: dropped the %d oldest samples (%d in all)",
+                self.spool.path,
+                dropped,
+                self.spool.dropped,
+            )
+
+    def _overflow_message(self) -> str:
+        return f"store-and-forward overflow: {self.spool.dropped} samples dropped"
 
     async def _try_write(self, chunk: list[Sample]) -> bool:
         try:
@@ -129,25 +229,46 @@ class BufferedWriter:
                 self._failures_in_a_row,
             )
             self._failures_in_a_row = 0
-        self._count_written(chunk, rejected)
+            self._last_error = ""
+        await self._count_written(chunk, rejected)
         return True
 
-    def _count_written(self, chunk: list[Sample], rejected: list[Sample]) -> None:
+    async def _count_written(
+        self, chunk: list[Sample], rejected: list[tuple[Sample, str]]
+    ) -> None:
         by_device = Counter(device_of(sample.tag) for sample in chunk)
-        by_device.subtract(device_of(sample.tag) for sample in rejected)
+        by_device.subtract(device_of(sample.tag) for sample, _message in rejected)
         self._written_by_device.update(+by_device)
         self._written += len(chunk) - len(rejected)
+        if not rejected:
+            return
         self._quarantined += len(rejected)
+        sample, message = rejected[0]
+        logger.warning(
+            "%s rejected %d of %d samples, quarantined; first: tag %s at %r: %s",
+            self.describe(),
+            len(rejected),
+            len(chunk),
+            sample.tag,
+            sample.ts,
+            message,
+        )
+        if self.quarantine is not None:
+            try:
+                await asyncio.to_thread(self.quarantine.add, rejected)
+            except Exception as err:
+                logger.error("%s", err)
 
     def _on_failure(self, err: Exception, count: int) -> None:
         self._errors += 1
         self._failures_in_a_row += 1
         self._last_error = f"{type(err).__name__}: {err}"
+        self._retry_after_s = getattr(err, "retry_after_s", None)
         if self._failures_in_a_row == 1:
             logger.error(
                 "historian write to %s failed, keeping %d samples to retry: %s",
                 self.describe(),
-                len(self._buffer),
+                count,
                 self._last_error,
             )
         else:
@@ -155,25 +276,33 @@ class BufferedWriter:
                 "historian write to %s failed again (attempt %d, %d samples kept): %s",
                 self.describe(),
                 self._failures_in_a_row,
-                len(self._buffer),
+                count,
                 self._last_error,
             )
 
     def _retry_delay(self) -> float:
-        # Capped exponential backoff with jitter in [delay / 2, delay].
+        # Capped exponential backoff with jitter in [delay / 2, delay], but never
+        # shorter than the server's Retry-After.
         exponent = min(self._failures_in_a_row - 1, 30)
         delay = min(self.retry_max_s, self.retry_min_s * 2**exponent)
-        return random.uniform(delay / 2, delay)
+        delay = random.uniform(delay / 2, delay)
+        if self._retry_after_s is not None:
+            delay = max(delay, min(self._retry_after_s, RETRY_AFTER_MAX_S))
+        return delay
 
     async def _drain(self) -> None:
         """Write what is left, retrying until drain_timeout_s has passed.
 
-        A write already in progress at the deadline runs to its own timeout.
+        With a spool, one failed attempt moves the rest to the spool at once. A write
+        already in progress at the deadline runs to its own timeout.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.drain_timeout_s
         while self._buffer and loop.time() < deadline:
             if await self._flush_buffer():
+                break
+            if self.spool is not None:
+                await self._spool_buffer()
                 break
             remaining = deadline - loop.time()
             await asyncio.sleep(max(0.0, min(self._retry_delay(), remaining)))
@@ -187,6 +316,9 @@ class BufferedWriter:
             )
 
     async def _wait(self, stop: asyncio.Event, seconds: float, wake_on_full: bool):
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
         waiters = [asyncio.ensure_future(stop.wait())]
         if wake_on_full:
             waiters.append(asyncio.ensure_future(self._full.wait()))

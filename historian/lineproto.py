@@ -1,32 +1,41 @@
-"""InfluxDB line protocol for samples: one line per sample.
+"""InfluxDB line protocol: one escaping and formatting function for every point.
 
-Layout: ``<measurement>,device=<device>,tag=<full name> quality=<q>i[,reason="..."]
-[,value=<float> | ,text="..."] <ns>``.
+``format_point`` writes any point: tags sorted by key, fields sorted by key, the type
+of each field from the Python type it is given (float ``12.5``, int ``19150i``, bool
+``true``, str ``"..."``), and a nanosecond timestamp. ``format_sample`` lays a sample
+out as ``<measurement>,device=<device>,tag=<full name> quality=<q>i[,reason="..."]
+[,value=<number> | ,text="..."] <ns>``, after ``historian.kinds`` has converted the
+value to the type its tag declares.
 
-InfluxDB fixes the type of a field per measurement and shard, not per series, so a
-bool written as ``value=true`` next to a float ``value`` of another tag is rejected
-with "field type conflict" (seen with InfluxDB 1.6.7). The layout therefore mirrors
-the SQLite historian: every number, and every bool as 1.0 or 0.0, goes in the float
-field ``value``, and strings go in the string field ``text``. A number is always
-written with a decimal point or an exponent, so 3 followed by 3.5 stays a float.
+InfluxDB fixes the type of a field per measurement and shard, not per series. Every
+float and bool tag shares the float field ``value`` of the measurement and strings go
+to the string field ``text``. Integer tags use the same layout in a measurement of
+their own (see ``historian.kinds``), so an integer ``value`` never meets a float one.
+A float is always written with a decimal point or an exponent, so 3 followed by 3.5
+stays a float.
 """
 
 from __future__ import annotations
 
 import math
 
+from historian.kinds import FLOAT, converted, measurement_for
 from historian.samples import device_of, storable
 from historian.timestamps import to_ns
 from vigie.errors import HistorianError
 from vigie.model import Quality, Sample
 
+# 2000-01-01T00:00:00Z. An earlier timestamp is almost always seconds or milliseconds
+# read as nanoseconds, or a device clock that was never set.
+MIN_TS_NS = 946_684_800 * 1_000_000_000
+
 _MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ "})
-_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+_KEY_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
 _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
 
 
 class LineProtocolError(HistorianError):
-    """A name cannot be written in line protocol."""
+    """A point cannot be written in line protocol."""
 
 
 def escape_measurement(name: str) -> str:
@@ -35,8 +44,9 @@ def escape_measurement(name: str) -> str:
 
 
 def escape_tag(text: str) -> str:
+    """Escape a tag key, tag value or field key. Tag values are never quoted."""
     _check_name(text, "tag key or value")
-    return text.translate(_TAG_ESCAPES)
+    return text.translate(_KEY_ESCAPES)
 
 
 def quote_string(text: str) -> str:
@@ -52,23 +62,67 @@ def format_number(value: float | int | bool) -> str | None:
     return repr(number)
 
 
-def format_line(measurement: str, sample: Sample) -> str:
-    """Format one sample. Raise LineProtocolError for a name that cannot be written."""
-    value, quality, reason = storable(sample)
-
-    key = (
-        f"{escape_measurement(measurement)}"
-        f",device={escape_tag(device_of(sample.tag))}"
-        f",tag={escape_tag(sample.tag)}"
-    )
-    fields = f"quality={quality}i"
-    if quality != Quality.GOOD and reason:
-        fields += f",reason={quote_string(reason)}"
+def format_field(value: float | int | bool | str) -> str | None:
+    """Format one field value by its Python type; None for NaN and infinity."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value}i"
     if isinstance(value, str):
-        fields += f",text={quote_string(value)}"
+        return quote_string(value)
+    return format_number(value)
+
+
+def format_point(
+    measurement: str, tags: dict[str, str], fields: dict, ts_ns: int
+) -> str | None:
+    """Format one point, or return None when no field has a finite value.
+
+    Raise LineProtocolError for a name that cannot be written or a timestamp before
+    2000-01-01.
+    """
+    check_timestamp(ts_ns)
+    key = escape_measurement(measurement)
+    for tag_key in sorted(tags):
+        key += f",{escape_tag(tag_key)}={escape_tag(tags[tag_key])}"
+
+    formatted = []
+    for field_key in sorted(fields):
+        value = fields[field_key]
+        text = None if value is None else format_field(value)
+        if text is not None:
+            formatted.append(f"{escape_tag(field_key)}={text}")
+    if not formatted:
+        return None
+    return f"{key} {','.join(formatted)} {ts_ns}"
+
+
+def format_sample(measurement: str, sample: Sample, kind: str | None = None) -> str:
+    """Format one sample with the value converted to its tag's storage kind.
+
+    Raise LineProtocolError for a name or timestamp that cannot be written, and
+    historian.kinds.StorageTypeError for a value that its kind cannot store.
+    """
+    value, quality, reason = storable(sample)
+    value = converted(value, kind)
+
+    fields: dict = {"quality": quality}
+    if quality != Quality.GOOD and reason:
+        fields["reason"] = reason
+    if isinstance(value, str):
+        fields["text"] = value
     elif value is not None:
-        fields += f",value={format_number(value)}"
-    return f"{key} {fields} {to_ns(sample.ts)}"
+        fields["value"] = value
+    tags = {"device": device_of(sample.tag), "tag": sample.tag}
+    return format_point(measurement, tags, fields, to_ns(sample.ts))
+
+
+def check_timestamp(ts_ns: int) -> None:
+    if ts_ns < MIN_TS_NS:
+        raise LineProtocolError(
+            f"timestamp {ts_ns} ns is before 2000-01-01T00:00:00Z; check that the"
+            " source sends seconds since the epoch and that its clock is set"
+        )
 
 
 def _check_name(name: str, what: str) -> None:
@@ -84,3 +138,45 @@ def _check_name(name: str, what: str) -> None:
         raise LineProtocolError(
             f"invalid {what} {name!r}: a name cannot end with a backslash"
         )
+
+
+class SampleFormatter:
+    """Format samples as ``format_sample`` does, several times faster.
+
+    The escaped series key of each tag is computed once, and a good, finite float
+    of a float tag takes a short path. Every other sample goes through
+    ``format_sample``.
+    """
+
+    def __init__(self, measurement: str, kinds: dict[str, str]) -> None:
+        self.measurement = measurement
+        self.kinds = kinds
+        self._keys: dict[str, tuple[str, str, str | None]] = {}
+
+    def line(self, sample: Sample) -> str:
+        """Format one sample; raise as format_sample does."""
+        cached = self._keys.get(sample.tag)
+        if cached is None:
+            cached = self._series_key(sample.tag)
+        key, measurement, kind = cached
+        value = sample.value
+        if (
+            sample.quality == Quality.GOOD
+            and type(value) is float
+            and kind in (None, FLOAT)
+            and math.isfinite(value)
+        ):
+            ts_ns = to_ns(sample.ts)
+            check_timestamp(ts_ns)
+            return f"{key} quality=0i,value={value!r} {ts_ns}"
+        return format_sample(measurement, sample, kind)
+
+    def _series_key(self, tag: str) -> tuple[str, str, str | None]:
+        kind = self.kinds.get(tag)
+        measurement = measurement_for(self.measurement, kind)
+        key = (
+            f"{escape_measurement(measurement)}"
+            f",device={escape_tag(device_of(tag))},tag={escape_tag(tag)}"
+        )
+        self._keys[tag] = (key, measurement, kind)
+        return self._keys[tag]

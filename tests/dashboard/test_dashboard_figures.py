@@ -68,3 +68,64 @@ def test_empty_history_says_so():
     assert figure.layout.annotations[0].text == (
         "No history for RES1.level in the last 60 min"
     )
+
+
+BERLIN = "Europe/Berlin"
+JUNE = 1717236000.0  # 2024-06-01T10:00:00Z
+FALL_BACK = [
+    1729989000.0,
+    1729990800.0,
+    1729992600.0,
+]  # 2024-10-27 00:30Z, 01:00Z, 01:30Z
+SPRING = [1711845000.0, 1711846800.0, 1711848600.0]  # 2024-03-31 00:30Z, 01:00Z, 01:30Z
+
+
+def test_june_sample_shown_at_local_noon():
+    figure = trend_figure([(JUNE, 1.0, 0)], "RES1.level", "m", BERLIN, JUNE, 600)
+    trace = figure.data[0]
+
+    assert list(trace.x) == [datetime(2024, 6, 1, 12, 0)]
+    assert list(trace.customdata) == ["2024-06-01 12:00:00 +02:00"]
+    assert "%{customdata}" in trace.hovertemplate
+
+
+def test_fall_back_samples_stay_in_real_time_order():
+    points = [(ts, float(v), 0) for v, ts in enumerate(FALL_BACK, start=1)]
+
+    figure = trend_figure(points, "RES1.level", "m", BERLIN, FALL_BACK[-1], 7200)
+    trace = figure.data[0]
+    x = list(trace.x)
+
+    assert list(trace.customdata) == [
+        "2024-10-27 02:30:00 +02:00",
+        "2024-10-27 02:00:00 +01:00",
+        "2024-10-27 02:30:00 +01:00",
+    ]
+    assert len(set(x)) == 3
+    assert all(a < b for a, b in zip(x, x[1:]))
+    assert [(b - a).total_seconds() for a, b in zip(x, x[1:])] == [1800.0, 1800.0]
+
+
+def test_spring_forward_samples_stay_in_real_time_order():
+    points = [(ts, 1.0, 0) for ts in SPRING]
+
+    figure = trend_figure(points, "RES1.level", "m", BERLIN, SPRING[-1], 7200)
+    trace = figure.data[0]
+    x = list(trace.x)
+
+    assert list(trace.customdata) == [
+        "2024-03-31 01:30:00 +01:00",
+        "2024-03-31 03:00:00 +02:00",
+        "2024-03-31 03:30:00 +02:00",
+    ]
+    assert len(set(x)) == 3
+    assert all(a < b for a, b in zip(x, x[1:]))
+
+
+def test_ticks_labelled_in_local_time_across_fall_back():
+    figure = trend_figure([], "RES1.level", "m", BERLIN, FALL_BACK[-1], 7200)
+    axis = figure.layout.xaxis
+
+    assert list(axis.ticktext) == ["01:30", "02:00", "02:30", "02:00", "02:30"]
+    values = list(axis.tickvals)
+    assert all(a < b for a, b in zip(values, values[1:]))

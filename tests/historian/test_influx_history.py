@@ -1,6 +1,8 @@
 import asyncio
 import json
 import math
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -33,8 +35,18 @@ def influx_write(url, database, body):
     request = urllib.request.Request(
         f"{url}/write?db={database}&precision=ns", data=body.encode(), method="POST"
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 204
+    # Under load, influxd 1.6 has returned 404 "database not found" to a write sent
+    # right after CREATE DATABASE; a few bounded retries cover it.
+    for _attempt in range(20):
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 204
+                return
+        except urllib.error.HTTPError as err:
+            if err.code != 404:
+                raise
+            time.sleep(0.1)
+    pytest.fail(f"database {database} still not found after CREATE DATABASE")
 
 
 async def write_all(writer, batches):

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from historian.lineproto import LineProtocolError, format_line
+from historian.lineproto import LineProtocolError, format_sample
 from historian.timestamps import from_ns, to_ns
 from vigie.model import Quality, Sample
 
@@ -13,7 +13,7 @@ NS = "1733320000250000000"
 
 
 def line(value, tag="PS1.flow", quality=Quality.GOOD, reason="", measurement="m"):
-    return format_line(measurement, Sample(tag, TS, value, quality, reason))
+    return format_sample(measurement, Sample(tag, TS, value, quality, reason))
 
 
 @pytest.mark.parametrize(
@@ -122,3 +122,23 @@ def test_timestamp_in_exact_nanoseconds():
 @given(st.floats(min_value=1e9, max_value=4102444800.0))
 def test_timestamp_round_trip_is_exact(ts):
     assert from_ns(to_ns(ts)) == ts
+
+
+@given(
+    value=st.one_of(
+        st.floats(),
+        st.integers(min_value=-(2**53), max_value=2**53),
+        st.booleans(),
+        st.text(max_size=5),
+        st.none(),
+    ),
+    quality=st.sampled_from(list(Quality)),
+    kind=st.sampled_from([None, "float", "boolean", "string"]),
+)
+def test_fast_formatter_matches_format_sample(value, quality, kind):
+    from historian.lineproto import SampleFormatter
+
+    sample = Sample("PS1.a b,c=d", TS, value, quality, "stale" if quality else "")
+    formatter = SampleFormatter("tele metry", {sample.tag: kind} if kind else {})
+
+    assert formatter.line(sample) == format_sample("tele metry", sample, kind)

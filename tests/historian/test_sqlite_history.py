@@ -97,7 +97,7 @@ async def test_sqlite_layout_matches_contract(tmp_path, config_for):
     ]
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     tag_columns = [row[1] for row in conn.execute("PRAGMA table_info(tags)")]
-    assert tag_columns == ["id", "name"]
+    assert tag_columns == ["id", "name", "kind"]
     sample_columns = [row[1] for row in conn.execute("PRAGMA table_info(samples)")]
     assert sample_columns == ["tag_id", "ts", "value", "text", "quality"]
     conn.close()
@@ -161,9 +161,13 @@ async def test_sqlite_stop_flushes_everything(tmp_path):
         "backend": "sqlite",
         "written": 1500,
         "backlog": 0,
+        "spooled": 0,
+        "quarantined": 0,
+        "dropped": 0,
+        "overflow": False,
+        "unreachable": False,
         "errors": 0,
         "last_error": "",
-        "quarantined": 0,
         "written_by_device": {"D0": 500, "D1": 500, "D2": 500},
     }
     conn = sqlite3.connect(path)

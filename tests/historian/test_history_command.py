@@ -1,0 +1,125 @@
+"""`vigie history` on a real SQLite history, printed in the site time zone."""
+
+import argparse
+import asyncio
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from historian import make_writer
+from vigie.commands import history
+from vigie.config import Config
+from vigie.model import Sample
+
+ZONE = ZoneInfo("Africa/Casablanca")
+# 2024-03-10 03:00 local: the clocks go back to 02:00 (UTC+1 to UTC+0).
+T0 = datetime(2024, 3, 10, 1, 0, tzinfo=ZONE).timestamp()
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(prog="vigie")
+    history.register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["history", *argv])
+
+
+@pytest.fixture
+def config(tmp_path):
+    config = Config.model_validate(
+        {
+            "site": {"timezone": "Africa/Casablanca"},
+            "data_dir": str(tmp_path),
+            "historian": {"flush_interval_s": 3600},
+            "devices": [
+                {
+                    "name": "RES1",
+                    "protocol": "modbus_tcp",
+                    "port": 15021,
+                    "tags": [{"name": "level", "address": 0, "type": "float32"}],
+                }
+            ],
+        }
+    )
+
+    async def fill():
+        writer = make_writer(config)
+        await writer.start()
+        stop = asyncio.Event()
+        task = asyncio.create_task(writer.run(stop))
+        writer.submit([Sample("RES1.level", T0 + 30 * i, i * 0.5) for i in range(480)])
+        writer.submit(
+            [Sample("RES1.inflow", T0 + 3600 * i, 10.0 + i) for i in range(4)]
+        )
+        stop.set()
+        await task
+
+    asyncio.run(fill())
+    return config
+
+
+def output_of(config, argv):
+    args = parse(argv)
+    args.config_model = config
+    out = io.StringIO()
+    assert history.run(args, out) == 0
+    return out.getvalue().splitlines()
+
+
+def test_hourly_means_as_csv_with_offsets(config):
+    lines = output_of(
+        config,
+        [
+            "RES1.level",
+            "RES1.inflow",
+            "--from",
+            "2024-03-10T01:00:00+01:00",
+            "--to",
+            "2024-03-10T04:00:00+00:00",
+            "--every",
+            "1h",
+            "--format",
+            "csv",
+        ],
+    )
+
+    assert lines == [
+        "time,RES1.level,RES1.inflow",
+        "2024-03-10 01:00:00.000+01:00,29.75,10",
+        "2024-03-10 02:00:00.000+01:00,89.75,11",
+        "2024-03-10 02:00:00.000+00:00,149.75,12",
+        "2024-03-10 03:00:00.000+00:00,209.75,13",
+    ]
+
+
+def test_raw_samples_as_table(config):
+    lines = output_of(
+        config,
+        ["RES1.level", "--from", "2024-03-10T00:00:00Z", "--to", "2024-03-10T00:01Z"],
+    )
+
+    assert lines == [
+        "time                           RES1.level",
+        "2024-03-10 01:00:00.000+01:00  0",
+        "2024-03-10 01:00:30.000+01:00  0.5",
+        "2024-03-10 01:01:00.000+01:00  1",
+    ]
+
+
+def test_relative_and_iso_times():
+    now = 1_700_000_000.0
+
+    assert history.parse_time("-1h", now) == now - 3600
+    assert history.parse_time("-30m", now) == now - 1800
+    assert history.parse_time("now", now) == now
+    assert history.parse_time("2024-06-01T12:00:00+02:00") == 1717236000.0
+
+
+def test_time_without_offset_rejected():
+    with pytest.raises(argparse.ArgumentTypeError, match="no UTC offset"):
+        history.parse_time("2024-06-01T12:00:00")
+
+
+def test_bad_interval_rejected():
+    with pytest.raises(argparse.ArgumentTypeError, match="invalid interval '1 min'"):
+        history.parse_duration("1 min")
