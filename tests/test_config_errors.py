@@ -1,4 +1,4 @@
-"""An invalid config.yaml stops `vigie` with status 2 and one clear line, no traceback."""
+"""An invalid config.yaml stops `vigie` with status 2 and one clear line."""
 
 import copy
 import subprocess
@@ -107,7 +107,9 @@ CASES = [
         id="unknown-protocol",
     ),
     pytest.param(
-        lambda c: tag(c, "RES1", "level")["alarms"].append({"type": "high", "limit": 3}),
+        lambda c: tag(c, "RES1", "level")["alarms"].append(
+            {"type": "high", "limit": 3}
+        ),
         "devices[1].tags[0].alarms[4].type",
         "a second high alarm on the same tag",
         id="duplicate-alarm-type",
@@ -140,9 +142,7 @@ def test_bad_config_names_yaml_line(tmp_path):
     path = write_config(tmp_path, lambda c: device(c, "RES1").update(port="x"))
     lines = path.read_text().splitlines()
     port_line = next(
-        number
-        for number, line in enumerate(lines, 1)
-        if line.strip() == "port: x"
+        number for number, line in enumerate(lines, 1) if line.strip() == "port: x"
     )
 
     result = run_vigie("check", "--config", str(path))

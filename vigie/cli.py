@@ -10,13 +10,24 @@ import argparse
 import sys
 
 from vigie import __version__
-from vigie.commands import EXIT_CONFIG, EXIT_FAILED, check, probe, run, sim
+from vigie.commands import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    alarms,
+    check,
+    discover,
+    history,
+    notifications,
+    probe,
+    run,
+    sim,
+)
 from vigie.config import load_config
 from vigie.errors import ConfigError, VigieError
 from vigie.logs import setup_logging
 
 # Subcommand modules, in the order `vigie --help` lists them.
-COMMANDS = (run, sim, check, probe)
+COMMANDS = (run, sim, check, probe, discover, history, alarms, notifications)
 
 
 def build_parser() -> argparse.ArgumentParser:

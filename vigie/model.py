@@ -76,6 +76,8 @@ class DeviceStatus:
     reconnects: int = 0
     skipped_polls: int = 0
     samples: int = 0
+    # Protocol-specific counters and flags, such as OPC UA clock skew.
+    diagnostics: dict = field(default_factory=dict)
     listeners: list = field(default_factory=list, repr=False)
 
     @property
@@ -106,4 +108,5 @@ class DeviceStatus:
             "reconnects": self.reconnects,
             "skipped_polls": self.skipped_polls,
             "samples": self.samples,
+            "diagnostics": dict(self.diagnostics),
         }

@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 # Bounded waits of the shutdown phases, in seconds.
 COLLECTOR_STOP_TIMEOUT_S = 10.0
 HISTORIAN_STOP_TIMEOUT_S = 30.0
+NOTIFIER_STOP_TIMEOUT_S = 30.0
+
+# Seconds between alarm engine ticks: shelve expiry, stale data, elapsed delays and
+# scheduled rules over history.
+ALARM_TICK_S = 1.0
 
 
 class StartError(VigieError):
@@ -38,9 +43,20 @@ class Summary:
     collected: dict[str, int]
     stored: dict[str, int]
     backlog: int
+    spooled: int
+    dropped: int
     alarms_raised: int
     historian_backend: str
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def unsaved(self) -> int:
+        """Samples neither written nor kept in the durable spool."""
+        return max(0, self.backlog - self.spooled)
+
+    @property
+    def lost_samples(self) -> bool:
+        return self.unsaved > 0 or self.dropped > 0
 
     def format(self) -> str:
         lines = [f"Vigie ran for {self.duration_s:.1f} s."]
@@ -49,8 +65,9 @@ class Summary:
             stored = self.stored.get(device, 0)
             lines.append(f"{device:<16}{collected:>12}{stored:>12}")
         lines.append(
-            f"historian: {self.historian_backend}, backlog {self.backlog} samples"
-            " not written"
+            f"historian: {self.historian_backend}, {self.unsaved} samples lost,"
+            f" {self.spooled} kept in the spool for the next start,"
+            f" {self.dropped} dropped by the spool limit"
         )
         lines.append(f"alarms raised: {self.alarms_raised}")
         lines.extend(f"error: {error}" for error in self.errors)
@@ -83,20 +100,67 @@ class RuntimeView:
         }
 
     def acknowledge(self, alarm_id: str, user: str, comment: str = "") -> dict:
-        runtime = self._runtime
-        try:
-            transition = runtime.alarms.acknowledge(alarm_id, user, comment)
-        except KeyError:
-            return {"ok": False, "error": f"unknown alarm {alarm_id!r}"}
-        if transition is None:
+        """Acknowledge an alarm; this also stops its notification escalation."""
+        result = self._command(
+            alarm_id, lambda engine: engine.acknowledge(alarm_id, user, comment)
+        )
+        if result is None:
             return {
                 "ok": False,
                 "error": f"alarm {alarm_id!r} needs no acknowledgement",
             }
-        return {"ok": True, "state": transition.to_state}
+        return result
+
+    def shelve(self, alarm_id: str, user: str, duration_s: float, reason: str) -> dict:
+        return self._command(
+            alarm_id, lambda engine: engine.shelve(alarm_id, user, duration_s, reason)
+        ) or {"ok": False, "error": f"alarm {alarm_id!r} was not shelved"}
+
+    def unshelve(self, alarm_id: str, user: str) -> dict:
+        return self._command(
+            alarm_id, lambda engine: engine.unshelve(alarm_id, user)
+        ) or {"ok": False, "error": f"alarm {alarm_id!r} is not shelved"}
+
+    def set_out_of_service(
+        self, alarm_id: str, user: str, reason: str, on: bool
+    ) -> dict:
+        return self._command(
+            alarm_id,
+            lambda engine: engine.set_out_of_service(alarm_id, user, reason, on),
+        ) or {"ok": False, "error": f"alarm {alarm_id!r} is already in that state"}
 
     def history(self, tag: str, start: float, end: float) -> list[tuple]:
         return self._runtime.reader.query_raw(tag, start, end)
+
+    def alarm_report(self, start: float, end: float, area: str | None = None) -> dict:
+        return self._runtime.alarms.report(start, end, area)
+
+    def notification_log(
+        self,
+        start: float,
+        end: float,
+        alarm_id: str | None = None,
+        recipient: str | None = None,
+    ) -> list[dict]:
+        return self._runtime.notifications.log(start, end, alarm_id, recipient)
+
+    def _command(self, alarm_id: str, action) -> dict | None:
+        """Run an operator action on the engine and notify its transition.
+
+        Returns None when the action changed nothing, and an error document for an
+        unknown alarm or a refused action.
+        """
+        runtime = self._runtime
+        try:
+            transition = action(runtime.alarms)
+        except KeyError:
+            return {"ok": False, "error": f"unknown alarm {alarm_id!r}"}
+        except ValueError as err:
+            return {"ok": False, "error": str(err)}
+        if transition is None:
+            return None
+        runtime.notifications.submit([transition])
+        return {"ok": True, "state": transition.to_state}
 
 
 class Runtime:
@@ -104,6 +168,7 @@ class Runtime:
 
     def __init__(self, config: Config, *, dashboard: bool = True) -> None:
         from alarms import AlarmEngine
+        from alarms.notify import NotificationService
         from historian import make_reader, make_writer
 
         self.config = config
@@ -118,18 +183,43 @@ class Runtime:
         # The engine locks itself, so the dashboard thread may acknowledge while the
         # loop processes batches.
         self.alarms = AlarmEngine(config, data_dir / "alarms.sqlite")
+        self.notifications = NotificationService(config, data_dir)
         self.statuses = {
             device.name: DeviceStatus(device.name, device.protocol)
             for device in config.devices
         }
         for status in self.statuses.values():
-            status.listeners.append(self.alarms.on_device_state)
+            status.listeners.append(self._on_device_state)
 
         self.bus.subscribe("live", self.live.update)
         self.bus.subscribe("historian", self.writer.submit)
-        self.bus.subscribe("alarms", self.alarms.process)
+        self.bus.subscribe("alarms", self._on_samples)
         self.view = RuntimeView(self)
         self._server = None
+
+    def _on_samples(self, batch) -> None:
+        self.notifications.submit(self.alarms.process(batch))
+
+    def _on_device_state(self, status: DeviceStatus, now: float) -> None:
+        self.notifications.submit(self.alarms.on_device_state(status, now))
+
+    async def _tick_alarms(self, stop: asyncio.Event) -> None:
+        """Tick the alarm engine every ALARM_TICK_S until ``stop`` is set.
+
+        Scheduled rules query the historian, over HTTP for InfluxDB, so the tick runs
+        in a worker thread.
+        """
+        while not stop.is_set():
+            try:
+                transitions = await asyncio.to_thread(self.alarms.tick, time.time())
+            except Exception:
+                log.exception("Alarm engine tick failed; trying again next tick")
+            else:
+                self.notifications.submit(transitions)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=ALARM_TICK_S)
+            except TimeoutError:
+                pass
 
     async def run(self, stop: asyncio.Event) -> Summary:
         from collectors import make_collector
@@ -160,6 +250,14 @@ class Runtime:
             collector_tasks.append(task)
         log.info("Started %d collectors", len(collector_tasks))
 
+        alarm_stop = asyncio.Event()
+        tick_task = asyncio.create_task(
+            self._tick_alarms(alarm_stop), name="alarm-tick"
+        )
+        notify_task = asyncio.create_task(
+            self.notifications.run(alarm_stop), name="notifications"
+        )
+
         await stop.wait()
         log.info("Stopping: collectors first, then the historian flush")
 
@@ -181,7 +279,17 @@ class Runtime:
                 log.error("%s", error)
                 errors.append(error)
 
-        # Phase 2: the historian writes everything it still holds.
+        # Phase 2: the last transitions go out, then the historian writes everything
+        # it still holds.
+        alarm_stop.set()
+        await tick_task
+        try:
+            await asyncio.wait_for(notify_task, timeout=NOTIFIER_STOP_TIMEOUT_S)
+        except TimeoutError:
+            error = "notification service did not stop in time"
+            log.error("%s; pending messages go out after the next start", error)
+            errors.append(error)
+
         historian_stop.set()
         try:
             await asyncio.wait_for(historian_task, timeout=HISTORIAN_STOP_TIMEOUT_S)
@@ -197,6 +305,7 @@ class Runtime:
         stats = self.writer.stats()
         raised = self.alarms.stats()["raised"]
         self.alarms.close()
+        self.notifications.close()
         self.reader.close()
 
         return Summary(
@@ -204,6 +313,8 @@ class Runtime:
             collected={name: s.samples for name, s in self.statuses.items()},
             stored=dict(stats.get("written_by_device", {})),
             backlog=stats.get("backlog", 0),
+            spooled=stats.get("spooled", 0),
+            dropped=stats.get("dropped", 0),
             alarms_raised=raised,
             historian_backend=stats.get("backend", self.config.historian.backend),
             errors=errors,

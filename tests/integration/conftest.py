@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.browser import browser  # noqa: F401 - fixture of the browser test
 from tests.integration.network import Simulator, VigieProcess, write_network_config
 from tests.ports import free_ports
 

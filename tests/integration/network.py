@@ -61,13 +61,17 @@ def wait_for(condition, what: str, timeout_s: float = WAIT_S, interval_s: float 
             if last:
                 return last
         time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}: {last!r}")
+    raise AssertionError(
+        f"timed out after {timeout_s:.0f} s waiting for {what}: {last!r}"
+    )
 
 
 class Simulator:
     """One `python -m device_sims` process with a control port."""
 
-    def __init__(self, config_path: Path, device: str, control_port: int, log_dir: Path):
+    def __init__(
+        self, config_path: Path, device: str, control_port: int, log_dir: Path
+    ):
         self.config_path = config_path
         self.device = device
         self.control_port = control_port
@@ -102,7 +106,9 @@ class Simulator:
 
     def wait_control(self) -> None:
         wait_for(
-            lambda: self.process.poll() is None and self.control({"release": "__none__"}),
+            lambda: (
+                self.process.poll() is None and self.control({"release": "__none__"})
+            ),
             f"simulator {self.device} control port",
         )
 
@@ -134,7 +140,14 @@ class VigieProcess:
     def start(self) -> None:
         self.output = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "vigie.cli", "run", "--config", str(self.config_path)]
+            [
+                sys.executable,
+                "-m",
+                "vigie.cli",
+                "run",
+                "--config",
+                str(self.config_path),
+            ]
             + self.args,
             stdout=subprocess.PIPE,
             stderr=self.output,

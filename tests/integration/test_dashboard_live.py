@@ -4,7 +4,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from dashboard import ids
-from tests.browser import browser, wait_for  # noqa: F401 - browser is a fixture
+from tests.browser import wait_for
 from tests.integration.network import all_tags_good, journal
 from tests.integration.network import wait_for as wait_for_status
 

@@ -26,6 +26,7 @@ from tests.integration.network import (
     write_network_config,
 )
 
+
 def sqlite_counts(data_dir: str) -> dict[str, int]:
     with sqlite3.connect(Path(data_dir) / "history.sqlite") as db:
         rows = db.execute(
@@ -77,7 +78,9 @@ def test_network_limit_alarm_ack_and_comm_loss(network):
     wait_for(lambda: vigie.device("RES1")["connected"], "RES1 reconnected")
     wait_for(lambda: all_tags_good(vigie), "every tag good again")
     comm = wait_for(
-        lambda: (a := vigie.alarm("RES1.comm_loss")) and a["state"] == "unack_rtn" and a,
+        lambda: (
+            (a := vigie.alarm("RES1.comm_loss")) and a["state"] == "unack_rtn" and a
+        ),
         "RES1.comm_loss returned to normal",
     )
     assert comm["state"] == "unack_rtn"
@@ -87,7 +90,7 @@ def test_network_limit_alarm_ack_and_comm_loss(network):
     assert status == 0, vigie.log()[-3000:]
     for device in ("PS1", "RES1", "FDR1", "WTP1"):
         assert device in stdout
-    assert "backlog 0 samples" in stdout
+    assert "0 samples lost, 0 kept in the spool" in stdout
     counts = sqlite_counts(data_dir)
     assert sorted(counts) == sorted(
         f"{d['name']}.{t['name']}" for d in config["devices"] for t in d["tags"]
@@ -176,17 +179,24 @@ def test_run_stores_every_tag_in_influxdb(tmp_path, influxdb_url):
     )
     assert result.returncode == 0, result.stderr[-3000:]
 
+    # Integer tags (the energy counter) have their own measurement, so that no field
+    # of one measurement ever holds both integers and floats.
     query = urllib.parse.urlencode(
         {
             "db": database,
-            "q": 'SELECT count("quality") FROM "telemetry" WHERE "quality" = 0'
-            ' GROUP BY "tag"',
+            "q": 'SELECT count("quality") FROM "telemetry", "telemetry_integer"'
+            ' WHERE "quality" = 0 GROUP BY "tag"',
         }
     )
     with urllib.request.urlopen(f"{influxdb_url}/query?{query}", timeout=10) as answer:
         document = json.load(answer)
     series = document["results"][0]["series"]
     counts = {s["tags"]["tag"]: s["values"][0][1] for s in series}
-    expected = {f"{d['name']}.{t['name']}" for d in config["devices"] for t in d["tags"]}
+    measurements = {s["tags"]["tag"]: s["name"] for s in series}
+    assert measurements["FDR1.energy"] == "telemetry_integer"
+    assert measurements["FDR1.active_power"] == "telemetry"
+    expected = {
+        f"{d['name']}.{t['name']}" for d in config["devices"] for t in d["tags"]
+    }
     assert set(counts) == expected
     assert min(counts.values()) >= 1

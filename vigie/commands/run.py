@@ -86,7 +86,7 @@ def run(args) -> int:
         signal.signal(signal.SIGTERM, previous)
 
     print(summary.format())
-    if summary.backlog or summary.errors:
+    if summary.lost_samples or summary.errors:
         return EXIT_FAILED
     return EXIT_OK
 

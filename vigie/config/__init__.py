@@ -13,7 +13,12 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from vigie.config.alarms import AlarmsConfig, LimitAlarm, TagBase
+from vigie.config.alarms import (
+    AlarmsConfig,
+    LimitAlarm,
+    TagBase,
+    check_alarm_references,
+)
 from vigie.config.base import NAME_PATTERN, DeviceBase, Frozen, Priority, Simulator
 from vigie.config.historian import HistorianConfig, InfluxConfig
 from vigie.config.loader import load_config
@@ -104,6 +109,7 @@ class Config(Frozen):
                     f" the device address is {device.host!r}; use 127.0.0.1 or remove"
                     " 'simulate'"
                 )
+        check_alarm_references(self)
         return self
 
     @model_validator(mode="after")
