@@ -176,3 +176,107 @@ def test_shipped_config_is_valid():
 
     assert result.returncode == 0, result.stderr
     assert "4 devices, 25 tags" in result.stdout
+
+
+MORE_CASES = [
+    pytest.param(
+        lambda c: device(c, "PS1").update(port=True),
+        "devices[0].port",
+        "expected a number, not a boolean",
+        id="boolean-for-number",
+    ),
+    pytest.param(
+        lambda c: tag(c, "PS1", "discharge_pressure").update(scale=float("nan")),
+        "devices[0].tags[6].scale",
+        "finite number",
+        id="nan-scale",
+    ),
+    pytest.param(
+        lambda c: tag(c, "PS1", "discharge_pressure").update(scale=0),
+        "devices[0].tags[6].scale",
+        "0 would turn every reading into the offset",
+        id="zero-scale",
+    ),
+    pytest.param(
+        lambda c: device(c, "PS1").update(reconnect_min_s=40),
+        "devices[0].reconnect_min_s",
+        "is above reconnect_max_s",
+        id="reconnect-delays-reversed",
+    ),
+    pytest.param(
+        lambda c: tag(c, "RES1", "level")["alarms"][0].update(limit=4.0),
+        "devices[1].tags[0].alarms[0].limit",
+        "the high_high limit 4.0 must be above the high limit 4.6",
+        id="limits-out-of-order",
+    ),
+    pytest.param(
+        lambda c: tag(c, "PS1", "pump1_running").update(
+            alarms=[{"type": "high", "limit": 1}]
+        ),
+        "devices[0].tags[0].alarms[0].type",
+        "a high alarm needs a numeric tag, but this tag is bool",
+        id="limit-alarm-on-bool",
+    ),
+    pytest.param(
+        lambda c: device(c, "WTP1").update(endpoint="opc.tcp://127.0.0.1:99999/x"),
+        "devices[3].endpoint",
+        "invalid port 99999",
+        id="opcua-port-out-of-range",
+    ),
+    pytest.param(
+        lambda c: c.update(devices=[]),
+        "devices",
+        "expected a list with at least one entry",
+        id="no-devices",
+    ),
+    pytest.param(
+        lambda c: c.update(site="x"),
+        "site",
+        "expected a mapping of keys to values",
+        id="section-not-a-mapping",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "key_path", "reason"), MORE_CASES)
+def test_suspicious_value_exits_2(tmp_path, mutate, key_path, reason):
+    path = write_config(tmp_path, mutate)
+
+    result = run_vigie("check", "--config", str(path))
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f": {key_path}: " in lines[0]
+    assert reason in lines[0]
+
+
+RAW_CASES = [
+    pytest.param(b"site:\n  name: \xff\xfe\n", "not UTF-8 text", id="not-utf8"),
+    pytest.param(b"a: " + b"[" * 5000, "nested too deeply", id="deep-nesting"),
+    pytest.param(b"port: " + b"9" * 5001, "invalid YAML value", id="huge-integer"),
+    pytest.param(
+        b"site:\n  timezone: UTC\n  timezone: Africa/Casablanca\n",
+        "line 3, column 3: invalid YAML: duplicate key 'timezone' (first given at"
+        " line 2)",
+        id="duplicate-key",
+    ),
+    pytest.param(b"\x00\x01", "invalid YAML: unacceptable character", id="binary"),
+    pytest.param(b"- a\n- b\n", "expected a mapping of settings", id="top-level-list"),
+    pytest.param(b"", "expected a mapping of settings", id="empty-file"),
+]
+
+
+@pytest.mark.parametrize(("content", "reason"), RAW_CASES)
+def test_unreadable_config_exits_2(tmp_path, content, reason):
+    path = tmp_path / "raw.yaml"
+    path.write_bytes(content)
+
+    result = run_vigie("check", "--config", str(path))
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert str(path) in lines[0]
+    assert reason in lines[0]

@@ -43,7 +43,7 @@ GATEWAY_KEYS = ("framing", "max_requests_in_flight", "request_pause_ms")
 
 class DashboardConfig(Frozen):
     enabled: bool = True
-    host: str = "127.0.0.1"
+    host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=8050, ge=1, le=65535)
     # Seconds between refreshes of the live view.
     refresh_interval_s: float = Field(default=1.0, ge=0.2, le=60.0)
@@ -76,7 +76,7 @@ class SiteConfig(Frozen):
 class Config(Frozen):
     site: SiteConfig = SiteConfig()
     # Folder for the SQLite historian, the alarm journal and the spool.
-    data_dir: str = "data"
+    data_dir: str = Field(default="data", min_length=1)
     historian: HistorianConfig = HistorianConfig()
     dashboard: DashboardConfig = DashboardConfig()
     alarms: AlarmsConfig = AlarmsConfig()

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from vigie.config.base import NAME_PATTERN, Frozen, Priority
+from vigie.config.base import MAX_NAME_LENGTH, NAME_PATTERN, Frozen, Priority
 
 LIMIT_TYPES = ("high_high", "high", "low", "low_low")
 
@@ -144,7 +144,7 @@ class LimitAlarm(AlarmRuleBase):
 
 
 class TagBase(Frozen):
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN, max_length=MAX_NAME_LENGTH)
     unit: str = ""
     description: str = ""
     # Area of the tag's alarms; empty = the device's area.
@@ -162,7 +162,27 @@ class TagBase(Frozen):
                     " each alarm type may appear once per tag"
                 )
             seen.add(alarm.type)
+        _check_limit_order(alarms)
         return alarms
+
+
+# Limit types from the lowest to the highest limit they may have.
+LIMIT_ORDER = ("low_low", "low", "high", "high_high")
+
+
+def _check_limit_order(alarms: tuple[LimitAlarm, ...]) -> None:
+    limits = [
+        (LIMIT_ORDER.index(alarm.type), index, alarm)
+        for index, alarm in enumerate(alarms)
+        if alarm.type in LIMIT_ORDER and alarm.enabled
+    ]
+    limits.sort(key=lambda entry: entry[0])
+    for (_, _, lower), (_, index, upper) in zip(limits, limits[1:]):
+        if upper.limit <= lower.limit:
+            raise ValueError(
+                f"[{index}].limit: the {upper.type} limit {upper.limit} must be above"
+                f" the {lower.type} limit {lower.limit}"
+            )
 
 
 class SiteRule(AlarmRuleBase):

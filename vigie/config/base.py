@@ -7,23 +7,40 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
+# Longest device or tag name; full names appear in logs, SMS texts and InfluxDB tags.
+MAX_NAME_LENGTH = 64
 
 Priority = Literal["critical", "high", "medium", "low"]
 Simulator = Literal["pumping_station", "reservoir", "power_meter", "treatment_plant"]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are never a valid limit, scale or duration.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
     def _empty_section(cls, data):
         # A section whose keys are all commented out reads as null in YAML.
-        return {} if data is None else data
+        if data is None:
+            return {}
+        if isinstance(data, dict):
+            _reject_booleans_for_numbers(cls, data)
+        return data
+
+
+def _reject_booleans_for_numbers(model: type[BaseModel], data: dict) -> None:
+    # pydantic takes true as 1 for a number; in a config file that is always a slip.
+    for key, value in data.items():
+        field = model.model_fields.get(key) if isinstance(key, str) else None
+        if field is None or not isinstance(value, bool):
+            continue
+        if field.annotation in (int, float):
+            raise ValueError(f"{key}: expected a number, not a boolean")
 
 
 class DeviceBase(Frozen):
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN, max_length=MAX_NAME_LENGTH)
     description: str = ""
     # Seconds between polls. A poll that overruns its interval is skipped, not queued.
     poll_interval_s: float = Field(default=1.0, gt=0.0, le=86400.0)
@@ -39,3 +56,13 @@ class DeviceBase(Frozen):
     area: str = ""
     # Simulator model that `vigie run` starts on this device's address, if any.
     simulate: Simulator | None = None
+
+    @model_validator(mode="after")
+    def _check_reconnect_delays(self) -> DeviceBase:
+        if self.reconnect_min_s > self.reconnect_max_s:
+            raise ValueError(
+                f"reconnect_min_s: {self.reconnect_min_s} is above reconnect_max_s"
+                f" ({self.reconnect_max_s}); the first reconnect delay must not exceed"
+                " the maximum"
+            )
+        return self

@@ -16,6 +16,45 @@ if TYPE_CHECKING:
     from vigie.config import Config
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that rejects a key given twice in one mapping.
+
+    Plain YAML keeps the last value silently, so a duplicated ``port:`` would hide
+    the first one.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:
+                continue  # an unhashable key; the base class reports it
+            if first != key_node.start_mark.line + 1:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first given at line {first})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+# pydantic's wording for Python types, and what a YAML author calls them.
+FRIENDLY_MESSAGES = (
+    (r"^Input should be a valid tuple", "expected a list"),
+    (
+        r"^Tuple should have at least 1 item after validation, not 0",
+        "expected a list with at least one entry",
+    ),
+    (
+        r"^Input should be a valid dictionary( or instance of \w+)?",
+        "expected a mapping of keys to values",
+    ),
+)
+
+
 def load_config(path: str | os.PathLike, data_dir: str | None = None) -> Config:
     """Read and validate a config file. Raises ConfigError with file, key and reason.
 
@@ -29,17 +68,30 @@ def load_config(path: str | os.PathLike, data_dir: str | None = None) -> Config:
         raise ConfigError(
             f"{path}: file not found; pass an existing --config"
         ) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (invalid byte at offset {err.start});"
+            " save the file as UTF-8"
+        ) from None
     except OSError as err:
         raise ConfigError(f"{path}: cannot be read: {err.strerror}") from None
 
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=UniqueKeyLoader)
+        raw = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from None
+        where = (
+            f"{path}: line {mark.line + 1}, column {mark.column + 1}" if mark else path
+        )
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
+    except ValueError as err:
+        # Python refuses to convert an integer of thousands of digits.
+        problem = str(err).split(";")[0]
+        raise ConfigError(f"{path}: invalid YAML value: {problem}") from None
 
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
@@ -59,6 +111,8 @@ def _describe(path: Path, err: ValidationError, node, raw: dict) -> str:
     error = _most_specific(err.errors())
     loc = [part for part in error["loc"] if not _is_union_tag(part)]
     message = error["msg"].removeprefix("Value error, ")
+    for pattern, replacement in FRIENDLY_MESSAGES:
+        message = re.sub(pattern, replacement, message)
     kind = error["type"]
 
     # Cross-field checks name the key they are about at the start of their message.

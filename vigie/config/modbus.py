@@ -30,7 +30,7 @@ TidCheck = Literal["strict", "zero_ok", "off"]
 
 class ModbusDevice(ModbusAddressing, DeviceBase):
     protocol: Literal["modbus_tcp"]
-    host: str = "127.0.0.1"
+    host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=502, ge=1, le=65535)
     # Sent as configured: 0 and 255 are ordinary unit ids for reads, never broadcast.
     unit_id: int = Field(default=1, ge=0, le=255)

@@ -38,6 +38,15 @@ REGISTER_COUNT = {
     "float64": 4,
 }
 BIT_KINDS = ("coil", "discrete_input")
+# Alarm types that compare a number with a limit.
+NUMERIC_ALARM_TYPES = (
+    "high_high",
+    "high",
+    "low",
+    "low_low",
+    "rate_of_change",
+    "deviation",
+)
 MAX_ADDRESS = 65535
 
 # Leading digit of a Modicon reference and the register kind it stands for.
@@ -110,8 +119,26 @@ class ModbusTag(TagBase):
             raise ValueError(
                 "max_counter_jump: applies only to a tag with counter: true"
             )
+        if self.scale == 0:
+            raise ValueError("scale: 0 would turn every reading into the offset")
+        self._check_alarm_types()
         self._check_address_range()
         return self
+
+    def _check_alarm_types(self) -> None:
+        # A limit on a string or bit is never evaluated, so it is a config mistake.
+        for index, alarm in enumerate(self.alarms):
+            if alarm.type in NUMERIC_ALARM_TYPES and self.type in ("bool", "string"):
+                raise ValueError(
+                    f"alarms[{index}].type: a {alarm.type} alarm needs a numeric tag,"
+                    f" but this tag is {self.type}; use type: discrete for states"
+                )
+            if alarm.type == "discrete" and self.type in ("float32", "float64"):
+                raise ValueError(
+                    f"alarms[{index}].type: a discrete alarm compares exact values, so"
+                    f" it needs a bool or integer tag, not {self.type}; use a limit"
+                    " alarm for a float"
+                )
 
     def _check_address_range(self) -> None:
         if self.address < 0:

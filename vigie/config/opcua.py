@@ -97,6 +97,16 @@ class OpcUaDevice(DeviceBase):
     def port(self) -> int:
         return int(self.endpoint.split("//", 1)[1].split(":", 1)[1].split("/", 1)[0])
 
+    @field_validator("endpoint")
+    @classmethod
+    def _check_endpoint_port(cls, endpoint: str) -> str:
+        port = int(endpoint.split("//", 1)[1].split(":", 1)[1].split("/", 1)[0])
+        if not 1 <= port <= 65535:
+            raise ValueError(
+                f"invalid port {port} in endpoint {endpoint!r}: use 1 to 65535"
+            )
+        return endpoint
+
     @model_validator(mode="after")
     def _check_security(self) -> OpcUaDevice:
         secure = self.security_policy != "None"
