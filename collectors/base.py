@@ -94,8 +94,11 @@ class CommLoss:
     def restore(self, now: float | None = None) -> bool:
         """Mark the device connected. Returns True when this changed the state."""
         now = time.time() if now is None else now
+        first = self.status.state is ConnectionState.STARTING
         changed = self.status.set_state(ConnectionState.CONNECTED, now)
-        if changed:
+        if changed and first:
+            log.info("device %s: communication established", self.device.name)
+        elif changed:
             log.info("device %s: communication restored", self.device.name)
         return changed
 

@@ -224,6 +224,12 @@ MORE_CASES = [
         id="opcua-port-out-of-range",
     ),
     pytest.param(
+        lambda c: device(c, "RES1").update(port=device(c, "PS1")["port"]),
+        "devices[1].port",
+        "a simulated device needs a port of its own",
+        id="simulators-share-port",
+    ),
+    pytest.param(
         lambda c: c.update(devices=[]),
         "devices",
         "expected a list with at least one entry",

@@ -22,6 +22,8 @@ class Bus:
     def __init__(self) -> None:
         self._consumers: list[tuple[str, Consumer]] = []
         self.published = 0
+        # Samples per device, good or bad; a batch comes from one device's collector.
+        self.published_by_device: dict[str, int] = {}
         self.consumer_errors = 0
 
     def subscribe(self, name: str, consumer: Consumer) -> None:
@@ -32,6 +34,10 @@ class Bus:
         if not batch:
             return
         self.published += len(batch)
+        device = batch[0].tag.split(".", 1)[0]
+        self.published_by_device[device] = self.published_by_device.get(
+            device, 0
+        ) + len(batch)
         for name, consumer in self._consumers:
             try:
                 consumer(batch)

@@ -7,6 +7,7 @@ invalid configuration or invalid arguments.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from vigie import __version__
@@ -23,7 +24,7 @@ from vigie.commands import (
     sim,
 )
 from vigie.config import load_config
-from vigie.errors import ConfigError, VigieError
+from vigie.errors import ConfigError, UsageError, VigieError
 from vigie.logs import setup_logging
 
 # Subcommand modules, in the order `vigie --help` lists them.
@@ -43,6 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM before a command installs its own handling unwinds like Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("vigie: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(getattr(args, "log_level", "INFO"))
 
@@ -57,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.handler(args)
+    except UsageError as err:
+        print(f"vigie: {err}", file=sys.stderr)
+        return EXIT_CONFIG
     except VigieError as err:
         print(f"vigie: {err}", file=sys.stderr)
         return EXIT_FAILED

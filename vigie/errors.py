@@ -15,3 +15,7 @@ class DeviceError(VigieError):
 
 class HistorianError(VigieError):
     """The historian rejected or failed a write or a query."""
+
+
+class UsageError(VigieError):
+    """Invalid command-line arguments, such as an unknown device name."""

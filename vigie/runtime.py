@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ class Summary:
     """What one run did, printed when it stops."""
 
     duration_s: float
+    # Samples published per device, bad-quality ones included, and samples stored.
     collected: dict[str, int]
     stored: dict[str, int]
     backlog: int
@@ -132,6 +134,14 @@ class RuntimeView:
     def history(self, tag: str, start: float, end: float) -> list[tuple]:
         return self._runtime.reader.query_raw(tag, start, end)
 
+    def history_aggregate(
+        self, tag: str, start: float, end: float, every_s: float, agg: str
+    ) -> list[tuple]:
+        """Return (bucket start, value) pairs; rollups serve long ranges."""
+        return self._runtime.reader.query_aggregate(
+            tag, start, end, every_s, agg, tz=self.config.site.timezone
+        )
+
     def alarm_report(self, start: float, end: float, area: str | None = None) -> dict:
         return self._runtime.alarms.report(start, end, area)
 
@@ -178,12 +188,18 @@ class Runtime:
 
         self.bus = Bus()
         self.live = LiveStore(config)
-        self.writer = make_writer(config)
-        self.reader = make_reader(config)
-        # The engine locks itself, so the dashboard thread may acknowledge while the
-        # loop processes batches.
-        self.alarms = AlarmEngine(config, data_dir / "alarms.sqlite")
-        self.notifications = NotificationService(config, data_dir)
+        try:
+            self.writer = make_writer(config)
+            self.reader = make_reader(config)
+            # The engine locks itself, so the dashboard thread may acknowledge while
+            # the loop processes batches.
+            self.alarms = AlarmEngine(config, data_dir / "alarms.sqlite")
+            self.notifications = NotificationService(config, data_dir)
+        except (sqlite3.Error, OSError) as err:
+            raise StartError(
+                f"cannot open the files in {data_dir}: {err}; move a damaged file"
+                " aside or pass another --data-dir"
+            ) from None
         self.statuses = {
             device.name: DeviceStatus(device.name, device.protocol)
             for device in config.devices
@@ -310,7 +326,10 @@ class Runtime:
 
         return Summary(
             duration_s=time.monotonic() - started,
-            collected={name: s.samples for name, s in self.statuses.items()},
+            collected={
+                name: self.bus.published_by_device.get(name, 0)
+                for name in self.statuses
+            },
             stored=dict(stats.get("written_by_device", {})),
             backlog=stats.get("backlog", 0),
             spooled=stats.get("spooled", 0),

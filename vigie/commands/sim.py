@@ -2,7 +2,7 @@
 
 from vigie.commands import EXIT_OK, add_config_options
 from vigie.config import Config
-from vigie.errors import VigieError
+from vigie.errors import UsageError, VigieError
 
 
 def register(commands) -> None:
@@ -29,7 +29,7 @@ def simulated_devices(config: Config, names: list[str] | None) -> list:
         known = {device.name: device for device in config.devices}
         unknown = [name for name in names if name not in known]
         if unknown:
-            raise VigieError(
+            raise UsageError(
                 f"unknown device {unknown[0]!r}; the config declares "
                 + ", ".join(sorted(known))
             )

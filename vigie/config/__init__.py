@@ -136,6 +136,25 @@ class Config(Frozen):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _check_simulator_ports(self) -> Config:
+        # A simulator serves one device on its own port; a second device there would
+        # read the simulator's registers as its own.
+        owners: dict[tuple[str, int], tuple[int, str]] = {}
+        for index, device in enumerate(self.devices):
+            address = (device.host, device.port)
+            first = owners.setdefault(address, (index, device.name))
+            if first[0] == index:
+                continue
+            simulated = device.simulate or self.devices[first[0]].simulate
+            if simulated:
+                raise ValueError(
+                    f"devices[{index}].port: {device.host}:{device.port} is already"
+                    f" used by devices[{first[0]}] ({first[1]}), and a simulated"
+                    " device needs a port of its own; give each device its own port"
+                )
+        return self
+
     def tag_names(self) -> list[str]:
         return [f"{d.name}.{t.name}" for d in self.devices for t in d.tags]
 
