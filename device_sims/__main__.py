@@ -130,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     # asyncua logs about a thousand INFO lines while it loads its address space.
     if logging.getLogger().level < logging.WARNING:
         logging.getLogger("asyncua").setLevel(logging.WARNING)
+    # pymodbus logs each client that drops mid-request at ERROR, with a dump of the
+    # last raw frames of every connection; for a simulator that is the test, not a
+    # fault. --log-level DEBUG shows them.
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     try:
         device = find_device(args.config, args.device)
     except ConfigError as err:
