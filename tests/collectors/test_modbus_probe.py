@@ -173,6 +173,50 @@ async def test_probe_writes_negative_int16_fc06(capsys):
     assert lines == [message]
 
 
+async def test_probe_broadcast_write_awaits_no_response(capsys):
+    def silent(_unit: int, pdu: bytes) -> None:
+        return None
+
+    async with WireServer(silent) as server:
+        status, lines = await run_probe(
+            capsys,
+            f"127.0.0.1:{server.port}",
+            "--unit",
+            "0",
+            "--address",
+            "10",
+            "--write",
+            "-20",
+            "--type",
+            "int16",
+            "--broadcast",
+            "--timeout",
+            "5",
+        )
+        for _ in range(100):
+            if server.requests:
+                break
+            await asyncio.sleep(0.05)
+
+    assert status == 0
+    assert server.requests == [(0, bytes.fromhex("06 00 0A FF EC"))]
+    assert lines == [
+        f"127.0.0.1:{server.port} unit 0: broadcast -20 as int16 (ABCD) to holding 10:"
+        " FC06 data 0xFFEC, no response awaited"
+    ]
+
+
+async def test_probe_broadcast_needs_unit_0(capsys):
+    status, lines = await run_probe(
+        capsys, "127.0.0.1:1", "--write", "1", "--type", "int16", "--broadcast"
+    )
+
+    assert status == 2
+    assert lines == [
+        "vigie probe: --broadcast sends a --write to unit 0: add --write and --unit 0"
+    ]
+
+
 async def test_probe_writes_float_fc16(capsys):
     async with WireServer(echo_writes) as server:
         status, _lines = await run_probe(

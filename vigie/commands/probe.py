@@ -130,6 +130,13 @@ def register(commands) -> None:
     modbus.add_argument("--type", choices=WRITE_TYPES, help="data type of --write")
 
     modbus.add_argument(
+        "--broadcast",
+        action="store_true",
+        help="send --write to unit 0 as a broadcast, which RTU gateways pass to every"
+        " unit and which no unit answers, so no response is awaited",
+    )
+
+    modbus.add_argument(
         "--byte-order", choices=ORDERS, default="ABCD", help="byte order of --write"
     )
 
@@ -182,6 +189,10 @@ def check_arguments(args) -> None:
         raise ValueError(f"address {args.address} with count {args.count} passes 65535")
     if args.timeout <= 0:
         raise ValueError("timeout must be above 0 seconds")
+    if args.broadcast and (args.write is None or args.unit != 0):
+        raise ValueError(
+            "--broadcast sends a --write to unit 0: add --write and --unit 0"
+        )
     if args.write is None:
         return
     if args.kind not in ("holding", "coil"):
@@ -282,15 +293,23 @@ async def write_once(client, args, target: Target, registers) -> list[str]:
             f"{target} unit {args.unit}: wrote coil {args.address} = {registers} (FC05)"
         ]
 
+    options = {"device_id": args.unit, "no_response_expected": args.broadcast}
     if len(registers) == 1:
         function = "FC06"
-        request = client.write_register(args.address, registers[0], device_id=args.unit)
+        request = client.write_register(args.address, registers[0], **options)
     else:
         function = "FC16"
-        request = client.write_registers(args.address, registers, device_id=args.unit)
+        request = client.write_registers(args.address, registers, **options)
     what = f"write holding {args.address} count {len(registers)}"
-    await send(request, args, what)
     data = " ".join(f"0x{word:04X}" for word in registers)
+    if args.broadcast:
+        await request
+        return [
+            f"{target} unit 0: broadcast {args.write} as {args.type}"
+            f" ({args.byte_order}) to holding {args.address}: {function} data {data},"
+            " no response awaited"
+        ]
+    await send(request, args, what)
     line = (
         f"{target} unit {args.unit}: wrote {args.write} as {args.type}"
         f" ({args.byte_order}) to holding {args.address}: {function} data {data}"
