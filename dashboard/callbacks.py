@@ -1,26 +1,29 @@
-"""Dash callbacks: read the runtime view once per refresh and render the page."""
+"""Dash callbacks of the live view: one status read per refresh fills the page."""
 
 from __future__ import annotations
 
+import inspect
 import logging
+import threading
 import time
 
-from dash import ALL, Input, Output, State, ctx, no_update
+from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids
-from dashboard.alarm_list import count_unacknowledged, render_alarm_list
-from dashboard.figures import trend_figure
+from dashboard.alarm_callbacks import register_alarm_callbacks
+from dashboard.alarm_list import alarm_count, render_alarm_list
+from dashboard.devices import render_device_tiles, render_historian
 from dashboard.formatting import format_clock
-from dashboard.overview import render_device_tiles, render_tag_table
+from dashboard.overview import render_tag_table
+from dashboard.report_view import REPORT_RANGES_S, render_notifications, render_report
+from dashboard.trend_callbacks import register_trend_callbacks
 
 logger = logging.getLogger(__name__)
 
-# NOTE: there is no login yet, so every acknowledgement is recorded as this user.
-ACK_USER = "operator"
-
 # Refresh ticks without a server response before the page shows the link as lost.
 LINK_LOST_TICKS = 3
+NOTIFICATION_LOG_S = 86400.0
 
 LINK_CHECK_JS = """
 function(tick, lastGoodTick) {
@@ -29,8 +32,15 @@ function(tick, lastGoodTick) {
 }
 """ % LINK_LOST_TICKS
 
+# Hides every section but the one of the chosen tab.
+TAB_JS = """
+function(tab) {
+    return %s.map(name => name !== tab);
+}
+""" % list(ids.TAB_NAMES)
 
-class _FailureLog:
+
+class FailureLog:
     """Logs the first failure of a repeated call and the recovery, not each repeat."""
 
     def __init__(self, what: str):
@@ -48,17 +58,27 @@ class _FailureLog:
         self.failing = False
 
 
+class StatusReader:
+    """Reads the view's status, with hidden alarms when asked and supported."""
+
+    def __init__(self, view):
+        self.view = view
+        self.log = FailureLog("the runtime status")
+        # NOTE: RuntimeView.status() lists only the alarms the operator sees; a view
+        # whose status() takes include_hidden also lists shelved, suppressed and
+        # out-of-service alarms.
+        parameters = inspect.signature(view.status).parameters
+        self.hidden_supported = "include_hidden" in parameters
+
+    def read(self, include_hidden: bool = False) -> dict:
+        if include_hidden and self.hidden_supported:
+            return self.view.status(include_hidden=True)
+        return self.view.status()
+
+
 def register_callbacks(app, view) -> None:
-    config = view.config
-    timezone = config.site.timezone
-    window_s = config.dashboard.trend_window_s
-    units = {
-        f"{device.name}.{tag.name}": tag.unit
-        for device in config.devices
-        for tag in device.tags
-    }
-    status_log = _FailureLog("the runtime status")
-    history_log = _FailureLog("the history")
+    timezone = view.config.site.timezone
+    reader = StatusReader(view)
 
     @app.callback(
         Output(ids.CLOCK, "children"),
@@ -70,20 +90,23 @@ def register_callbacks(app, view) -> None:
         Output(ids.ALARM_LIST, "children"),
         Output(ids.ALARM_COUNT, "children"),
         Output(ids.HISTORIAN, "children"),
+        Output(ids.HISTORIAN_HEALTH, "children"),
         Output(ids.LAST_GOOD_TICK, "data"),
         Input(ids.INTERVAL, "n_intervals"),
+        Input(ids.SHOW_HIDDEN, "value"),
     )
-    def refresh(tick):
+    def refresh(tick, show_hidden):
         tick = tick or 0
+        include_hidden = bool(show_hidden)
         try:
-            status = view.status()
+            status = reader.read(include_hidden)
         except Exception as error:  # noqa: BLE001 - any failure is shown, not raised
-            status_log.failed(error)
+            reader.log.failed(error)
             banner = f"Status unavailable, values below are not current: {error}"
             clock = format_clock(time.time(), timezone)
             return (clock, banner, False, "content stale-all",
-                    *([no_update] * 5), tick)
-        status_log.succeeded()
+                    *([no_update] * 6), tick)
+        reader.log.succeeded()
 
         now = status.get("time") or time.time()
         return (
@@ -94,8 +117,9 @@ def register_callbacks(app, view) -> None:
             render_device_tiles(status.get("devices", []), timezone, now),
             render_tag_table(status),
             render_alarm_list(status, timezone),
-            _alarm_count(status),
-            _historian_line(status.get("historian")),
+            alarm_count(status, include_hidden, reader.hidden_supported),
+            historian_line(status.get("historian")),
+            render_historian(status.get("historian")),
             tick,
         )
 
@@ -106,68 +130,52 @@ def register_callbacks(app, view) -> None:
         Input(ids.INTERVAL, "n_intervals"),
         State(ids.LAST_GOOD_TICK, "data"),
     )
+    app.clientside_callback(
+        TAB_JS,
+        *[Output(ids.section(name), "hidden") for name in ids.TAB_NAMES],
+        Input(ids.TABS, "value"),
+    )
+
+    register_alarm_callbacks(app, view, reader)
+    register_trend_callbacks(app, view)
+    _register_report_callback(app, view)
+
+
+def _register_report_callback(app, view) -> None:
+    timezone = view.config.site.timezone
+    report_log = FailureLog("the alarm report")
+    # One report query at a time: a refresh that finds one running is skipped.
+    busy = threading.Lock()
 
     @app.callback(
-        Output(ids.ACK_RESULT, "children"),
-        Output(ids.ALARM_LIST, "children", allow_duplicate=True),
-        Output(ids.ALARM_COUNT, "children", allow_duplicate=True),
-        Input({"type": ids.ACK_TYPE, "alarm": ALL}, "n_clicks"),
-        prevent_initial_call=True,
+        Output(ids.REPORT, "children"),
+        Output(ids.NOTIFICATION_LOG, "children"),
+        Input(ids.TABS, "value"),
+        Input(ids.REPORT_RANGE, "value"),
+        Input(ids.REPORT_INTERVAL, "n_intervals"),
     )
-    def acknowledge(_clicks):
-        # Re-rendered buttons also fire this callback, with n_clicks still None.
-        if not ctx.triggered or not ctx.triggered[0]["value"]:
+    def report(tab, range_key, _tick):
+        if tab != ids.TAB_ALARM_SYSTEM:
             raise PreventUpdate
-        alarm_id = ctx.triggered_id["alarm"]
-
-        message = _acknowledge(view, alarm_id)
-        try:
-            status = view.status()
-        except Exception as error:  # noqa: BLE001 - the next refresh shows the banner
-            status_log.failed(error)
-            return message, no_update, no_update
-        return message, render_alarm_list(status, timezone), _alarm_count(status)
-
-    @app.callback(
-        Output(ids.TREND_GRAPH, "figure"),
-        Input(ids.INTERVAL, "n_intervals"),
-        Input(ids.TREND_TAG, "value"),
-    )
-    def trend(_tick, tag):
-        if not tag:
+        if not busy.acquire(blocking=False):
             raise PreventUpdate
-        now = time.time()
         try:
-            points = view.history(tag, now - window_s, now)
-        except Exception as error:  # noqa: BLE001 - shown as an empty trend
-            history_log.failed(error)
-            points = []
-        else:
-            history_log.succeeded()
-        return trend_figure(points, tag, units.get(tag, ""), timezone, now, window_s)
+            now = time.time()
+            span_s = REPORT_RANGES_S.get(range_key, REPORT_RANGES_S["24h"])
+            document = view.alarm_report(now - span_s, now)
+            entries = view.notification_log(now - NOTIFICATION_LOG_S, now)
+        except Exception as error:  # noqa: BLE001 - shown on the page
+            report_log.failed(error)
+            return f"Alarm report unavailable: {error}", no_update
+        finally:
+            busy.release()
+        report_log.succeeded()
+        return render_report(document, timezone), render_notifications(
+            entries, timezone
+        )
 
 
-def _acknowledge(view, alarm_id: str) -> str:
-    try:
-        result = view.acknowledge(alarm_id, ACK_USER)
-    except Exception as error:  # noqa: BLE001 - reported to the operator
-        logger.error("Acknowledge of alarm %s failed: %s", alarm_id, error)
-        return f"Acknowledge of {alarm_id} failed: {error}"
-
-    if result.get("ok"):
-        logger.info("Alarm %s acknowledged by %s", alarm_id, ACK_USER)
-        return f"{alarm_id} acknowledged by {ACK_USER}, now {result.get('state')}"
-    error = result.get("error")
-    logger.warning("Acknowledge of alarm %s rejected: %s", alarm_id, error)
-    return f"Acknowledge of {alarm_id} rejected: {error}"
-
-
-def _alarm_count(status: dict) -> str:
-    active = len([a for a in status.get("alarms", []) if a.get("state") != "normal"])
-    return f"{active} active, {count_unacknowledged(status)} unacknowledged"
-
-
-def _historian_line(historian: dict | None) -> str:
+def historian_line(historian: dict | None) -> str:
     if not historian:
         return ""
     line = (
@@ -175,6 +183,8 @@ def _historian_line(historian: dict | None) -> str:
         f" written, backlog {historian.get('backlog', 0)},"
         f" errors {historian.get('errors', 0)}"
     )
+    if historian.get("unreachable"):
+        line += ", UNREACHABLE"
     if historian.get("last_error"):
         line += f" (last: {historian['last_error']})"
     return line

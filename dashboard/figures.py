@@ -157,3 +157,161 @@ def trend_figure(
             y=0.5,
         )
     return figure
+
+
+# Line colours of the tags of one chart, in the order they were chosen.
+TAG_COLOURS = ("#1f6fb2", "#c2410c", "#2e7d32", "#7b1fa2")
+BAND_OPACITY = 0.2
+
+
+def unit_axes(tags: list[str], units: dict[str, str]) -> dict[str, int]:
+    """Number the y axes by unit in the order tags were chosen: tag -> axis 1..4."""
+    order: list[str] = []
+    for tag in tags:
+        if units.get(tag, "") not in order:
+            order.append(units.get(tag, ""))
+    return {tag: order.index(units.get(tag, "")) + 1 for tag in tags}
+
+
+def trend_chart(
+    tags: list[str],
+    raw: dict[str, list[tuple]],
+    bands: dict[str, list[tuple]],
+    units: dict[str, str],
+    timezone: str,
+    now: float,
+    start: float,
+    end: float,
+) -> go.Figure:
+    """Draw up to four tags on one chart, one y axis per unit.
+
+    A tag in ``raw`` is a line of its samples; a tag in ``bands`` is its bucket
+    means as a line over a shaded band from the bucket minimum to the maximum, so
+    a single spike in a long range is still drawn. x values come from
+    ``axis_times`` and labels from ``hover_labels`` and ``local_ticks``.
+    """
+    axes = unit_axes(tags, units)
+    figure = go.Figure()
+    bool_axes: dict[int, bool] = {}
+    for index, tag in enumerate(tags):
+        colour = TAG_COLOURS[index % len(TAG_COLOURS)]
+        axis = axes[tag]
+        yref = "y" if axis == 1 else f"y{axis}"
+        label = f"{tag} ({units[tag]})" if units.get(tag) else tag
+        if tag in bands:
+            _add_band(figure, bands[tag], label, colour, yref, timezone, now)
+            bool_axes[axis] = False
+            continue
+        timestamps, values, is_bool = trend_series(raw.get(tag, []))
+        bool_axes[axis] = bool_axes.get(axis, True) and is_bool
+        figure.add_trace(
+            go.Scatter(
+                x=axis_times(timestamps, timezone, now),
+                y=values,
+                customdata=hover_labels(timestamps, timezone),
+                hovertemplate="%{customdata}<br>%{y}<extra>" + tag + "</extra>",
+                mode="lines",
+                name=label,
+                connectgaps=False,
+                yaxis=yref,
+                line={"color": colour, "shape": "hv" if is_bool else "linear"},
+            )
+        )
+
+    x_start, x_end = axis_times([start, end], timezone, now)
+    tick_values, tick_labels = local_ticks(start, end, timezone, now)
+    count = max(axes.values(), default=1)
+    figure.update_layout(
+        uirevision=f"{','.join(tags)}:{round(end - start)}",
+        margin={"l": 60, "r": 60, "t": 30, "b": 40},
+        xaxis={
+            "range": [x_start, x_end],
+            "title": {"text": f"Time ({timezone})"},
+            "tickmode": "array",
+            "tickvals": tick_values,
+            "ticktext": tick_labels,
+            "domain": [0.08 if count >= 3 else 0.0, 0.92 if count >= 4 else 1.0],
+        },
+        legend={"orientation": "h", "y": 1.08, "x": 0.0},
+        template="plotly_white",
+    )
+    for tag, axis in axes.items():
+        figure.update_layout(
+            {_axis_name(axis): _y_axis(axis, units.get(tag, ""), bool_axes[axis])}
+        )
+
+    if not any(raw.get(tag) or bands.get(tag) for tag in tags):
+        figure.add_annotation(
+            text="No history in this range",
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+        )
+    return figure
+
+
+def _add_band(figure, buckets, label, colour, yref, timezone, now) -> None:
+    timestamps = [bucket[0] for bucket in buckets]
+    x = axis_times(timestamps, timezone, now)
+    hover = hover_labels(timestamps, timezone)
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    fill = f"rgba({red},{green},{blue},{BAND_OPACITY})"
+    group = f"band:{label}"
+    # The fill of the minimum trace reaches up to the maximum trace before it.
+    figure.add_trace(
+        go.Scatter(
+            x=x, y=[bucket[3] for bucket in buckets], mode="lines", yaxis=yref,
+            line={"width": 0, "color": colour}, name=f"{label} max",
+            legendgroup=group, showlegend=False, hoverinfo="skip",
+            connectgaps=False,
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=x, y=[bucket[1] for bucket in buckets], mode="lines", yaxis=yref,
+            line={"width": 0, "color": colour}, fill="tonexty", fillcolor=fill,
+            name=f"{label} min", legendgroup=group, showlegend=False,
+            hoverinfo="skip", connectgaps=False,
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=x,
+            y=[bucket[2] for bucket in buckets],
+            customdata=[
+                [text, bucket[1], bucket[3]] for text, bucket in zip(hover, buckets)
+            ],
+            hovertemplate=(
+                "%{customdata[0]}<br>mean %{y}<br>min %{customdata[1]}"
+                " max %{customdata[2]}<extra></extra>"
+            ),
+            mode="lines",
+            yaxis=yref,
+            name=label,
+            legendgroup=group,
+            connectgaps=False,
+            line={"color": colour},
+        )
+    )
+
+
+def _axis_name(axis: int) -> str:
+    return "yaxis" if axis == 1 else f"yaxis{axis}"
+
+
+def _y_axis(axis: int, unit: str, is_bool: bool) -> dict:
+    """Axis 1 left, 2 right, 3 left of 1 and 4 right of 2."""
+    layout: dict = {"title": {"text": unit}}
+    if axis > 1:
+        layout.update(overlaying="y", showgrid=False)
+    if axis == 2:
+        layout.update(side="right", anchor="x")
+    elif axis == 3:
+        layout.update(side="left", anchor="free", position=0.0)
+    elif axis == 4:
+        layout.update(side="right", anchor="free", position=1.0)
+    if is_bool:
+        layout.update(tickvals=[0, 1], ticktext=["OFF", "ON"], range=[-0.1, 1.1])
+    return layout

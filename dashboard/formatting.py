@@ -15,6 +15,8 @@ STATE_LABELS = {
     "normal": "Normal",
 }
 UNACKNOWLEDGED_STATES = ("unack_active", "unack_rtn")
+# Operator statuses that hide an alarm from the default list.
+HIDDEN_STATUSES = ("shelved", "suppressed", "out_of_service")
 PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
@@ -89,9 +91,58 @@ def is_stale(tag: dict) -> bool:
     return bool(tag.get("stale")) or tag.get("quality") == "bad"
 
 
+def is_hidden(alarm: dict) -> bool:
+    return alarm.get("status") in HIDDEN_STATUSES
+
+
+def operator_status(alarm: dict, timezone: str) -> str:
+    """Describe what hides an alarm and whether its value is stale, or return ""."""
+    parts = []
+    status = alarm.get("status")
+    if status == "shelved":
+        until = alarm.get("shelved_until")
+        text = "Shelved"
+        if until is not None:
+            text += f" until {format_hour(until, timezone)}"
+        if alarm.get("shelved_by"):
+            text += f" by {alarm['shelved_by']}"
+        if alarm.get("shelve_reason"):
+            text += f": {alarm['shelve_reason']}"
+        parts.append(text)
+    elif status == "out_of_service":
+        text = "Out of service"
+        if alarm.get("out_of_service_by"):
+            text += f" by {alarm['out_of_service_by']}"
+        if alarm.get("out_of_service_reason"):
+            text += f": {alarm['out_of_service_reason']}"
+        parts.append(text)
+    elif status == "suppressed":
+        parts.append("Suppressed")
+    if alarm.get("stale"):
+        parts.append("stale")
+    return "; ".join(parts)
+
+
+def format_hour(ts: float, timezone: str) -> str:
+    return datetime.fromtimestamp(ts, ZoneInfo(timezone)).strftime("%H:%M")
+
+
+def format_duration(seconds: float) -> str:
+    """Format a duration in the largest whole unit: 15 min, 1 h, 8 h, 90 s."""
+    for unit_s, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= unit_s and seconds % unit_s == 0:
+            return f"{seconds / unit_s:g} {unit}"
+    return f"{seconds:g} s"
+
+
 def sort_alarms(alarms: list[dict]) -> list[dict]:
-    """Sort alarms by priority, then oldest first, leaving out normal ones."""
-    active = [alarm for alarm in alarms if alarm.get("state") != "normal"]
+    """Sort alarms by priority, then oldest first, leaving out normal ones that
+    nothing hides."""
+    active = [
+        alarm
+        for alarm in alarms
+        if alarm.get("state") != "normal" or is_hidden(alarm)
+    ]
     return sorted(
         active,
         key=lambda alarm: (

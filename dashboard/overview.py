@@ -1,4 +1,4 @@
-"""Device tiles and the tag table, rendered from the /api/status document."""
+"""The tag table, rendered from the /api/status document."""
 
 from __future__ import annotations
 
@@ -9,54 +9,9 @@ from dashboard.formatting import (
     MISSING,
     format_age,
     format_quality,
-    format_time,
     format_value,
     is_stale,
 )
-
-
-def render_device_tiles(devices: list[dict], timezone: str, now: float) -> list:
-    return [_device_tile(device, timezone, now) for device in devices]
-
-
-def _device_tile(device: dict, timezone: str, now: float) -> html.Div:
-    state = device.get("state", "unknown")
-    last_success = device.get("last_success_ts")
-    if last_success is None:
-        last_poll = "never"
-    else:
-        last_poll = (
-            f"{format_time(last_success, timezone)}"
-            f" ({format_age(now - last_success)} ago)"
-        )
-
-    lines = [
-        html.Div(
-            [html.Span(device["name"], className="device-name"),
-             html.Span(state, className="device-state")],
-            className="device-head",
-        ),
-        html.Div(f"{device.get('protocol', '')}", className="device-protocol"),
-        html.Div(f"Last good poll: {last_poll}", className="device-last-poll"),
-        html.Div(
-            f"Polls {device.get('polls', 0)}, errors {device.get('errors', 0)},"
-            f" reconnects {device.get('reconnects', 0)},"
-            f" skipped {device.get('skipped_polls', 0)}",
-            className="device-counters",
-        ),
-    ]
-    if device.get("last_error"):
-        lines.append(
-            html.Div(f"Last error: {device['last_error']}", className="device-error")
-        )
-
-    connected = "connected" if device.get("connected") else "not-connected"
-    return html.Div(
-        lines,
-        id=ids.device_tile(device["name"]),
-        className=f"device-tile {connected} state-{state}",
-        **{"data-device": device["name"], "data-state": state},
-    )
 
 
 def render_tag_table(status: dict) -> html.Table:

@@ -83,12 +83,14 @@ class RuntimeView:
         self._runtime = runtime
         self.config = runtime.config
 
-    def status(self) -> dict:
+    def status(self, include_hidden: bool = False) -> dict:
+        """Return the /api/status document; ``include_hidden`` adds shelved,
+        suppressed and out-of-service alarms."""
         runtime = self._runtime
         now = time.time()
         devices = [status.as_dict() for status in runtime.statuses.values()]
         connected = {status["name"]: status["connected"] for status in devices}
-        alarms = runtime.alarms.active()
+        alarms = runtime.alarms.active(include_hidden)
         return {
             "site": {
                 "name": self.config.site.name,

@@ -15,8 +15,10 @@ def config() -> Config:
 
 
 @pytest.fixture
-def view(config) -> ScriptedView:
-    return ScriptedView(config)
+def view(config, tmp_path):
+    scripted = ScriptedView(config, tmp_path / "alarms.sqlite")
+    yield scripted
+    scripted.close()
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ def test_acknowledge_unknown_alarm_returns_404(served):
     code, document = post_json(f"{served.url}/api/alarms/NOPE.high/acknowledge", {})
 
     assert code == 404
-    assert document == {"ok": False, "error": "unknown alarm NOPE.high"}
+    assert document == {"ok": False, "error": "unknown alarm 'NOPE.high'"}
 
 
 def test_shutdown_closes_port(served):
@@ -97,3 +97,59 @@ def test_shutdown_closes_port(served):
 
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", served.port), timeout=5)
+
+
+def post_raw(url: str, data: bytes, headers: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_post_from_other_origin_rejected(served, view):
+    url = f"{served.url}/api/alarms/PS1.discharge_pressure.high/acknowledge"
+    headers = {"Content-Type": "application/json", "Origin": "http://evil.example"}
+
+    code, document = post_raw(url, b"{}", headers)
+
+    assert code == 403
+    assert document == {"ok": False, "error": "origin http://evil.example not allowed"}
+    assert view.ack_calls == []
+
+
+def test_post_without_json_rejected(served, view):
+    url = f"{served.url}/api/alarms/PS1.discharge_pressure.high/acknowledge"
+
+    code, document = post_raw(url, b"x", {"Content-Type": "text/plain"})
+
+    assert code == 415
+    assert "application/json" in document["error"]
+    assert view.ack_calls == []
+
+
+def test_post_with_list_body_rejected(served):
+    url = f"{served.url}/api/alarms/PS1.discharge_pressure.high/acknowledge"
+
+    code, document = post_raw(url, b"[1, 2]", {"Content-Type": "application/json"})
+
+    assert code == 400
+    assert document == {"ok": False, "error": "the body must be a JSON object"}
+
+
+def test_post_from_same_origin_accepted(served):
+    url = f"{served.url}/api/alarms/PS1.discharge_pressure.high/acknowledge"
+    headers = {"Content-Type": "application/json", "Origin": served.url}
+
+    code, document = post_raw(url, b"{}", headers)
+
+    assert code == 200
+    assert document == {"ok": True, "state": "ack_active"}
+
+
+def test_unknown_api_route_is_404(served):
+    code, document = get_json(f"{served.url}/api/nonexistent")
+
+    assert code == 404
+    assert document == {"error": "no API route /api/nonexistent"}

@@ -22,7 +22,7 @@ const element = document.getElementById(arguments[0]);
 if (element === null) { return null; }
 return {text: element.innerText.trim(), class: element.className,
         data: Object.assign({}, element.dataset),
-        displayed: !element.hidden && element.offsetParent !== null};
+        displayed: element.offsetParent !== null};
 """
 
 
@@ -99,8 +99,15 @@ def test_acknowledge_button_acknowledges(browser, served, view):
     assert len(browser.find_elements(By.CSS_SELECTOR, comm_button)) == 1
 
 
+def open_tab(browser, name):
+    wait_for(lambda: browser.find_element(By.ID, ids.tab(name)).click() or True)
+    wait_for(lambda: read(browser, ids.section(name))["displayed"])
+
+
 def test_trend_draws_gap(browser, served, view):
     open_dashboard(browser, served)
+    assert view.history_calls == []
+    open_tab(browser, ids.TAB_TRENDS)
 
     segments = f"#{ids.TREND_GRAPH} .scatterlayer path.js-line"
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, segments))
@@ -110,7 +117,7 @@ def test_trend_draws_gap(browser, served, view):
     assert len(browser.find_elements(By.CSS_SELECTOR, segments)) == 2
     tag, start, end = view.history_calls[0]
     assert tag == PRESSURE
-    assert end - start == 600
+    assert end - start == 3600
 
 
 def test_status_failure_shows_banner(browser, served, view):
@@ -144,3 +151,71 @@ def test_server_loss_shows_banner(browser, served):
         "Connection to the Vigie server lost: values below are not updated."
     )
     assert read(browser, ids.PAGE)["class"] == "page link-lost"
+
+
+def test_shelve_hides_then_show_hidden(browser, served, view):
+    open_dashboard(browser, served)
+    row = f'tr[data-alarm="{HIGH_ALARM}"]'
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, row))
+
+    # The list is redrawn on every refresh, so click until the reason panel opens.
+    def open_panel():
+        if not read(browser, ids.ACTION_PANEL)["displayed"]:
+            browser.find_element(By.CSS_SELECTOR, f"{row} button.shelve-button").click()
+        return read(browser, ids.ACTION_PANEL)["displayed"]
+
+    wait_for(open_panel)
+    assert text_of(browser, ids.ACTION_TITLE) == f"Shelve {HIGH_ALARM}"
+    one_hour = f"#{ids.SHELVE_DURATION} input[value='3600']"
+    browser.find_element(By.CSS_SELECTOR, one_hour).click()
+    browser.find_element(By.ID, ids.ACTION_REASON).send_keys("transmitter swap")
+    browser.find_element(By.ID, ids.ACTION_CONFIRM).click()
+
+    wait_for(lambda: not browser.find_elements(By.CSS_SELECTOR, row))
+    assert text_of(browser, ids.ACK_RESULT) == (
+        f"{HIGH_ALARM} shelved by operator for 1 h: transmitter swap"
+    )
+    assert read(browser, ids.ACTION_PANEL)["displayed"] is False
+    shelved = view.engine.active(include_hidden=True)
+    assert [a["status"] for a in shelved if a["id"] == HIGH_ALARM] == ["shelved"]
+
+    browser.find_element(By.CSS_SELECTOR, f"#{ids.SHOW_HIDDEN} input").click()
+    status_id = ids.alarm_cell("status", HIGH_ALARM)
+    cell = wait_for(lambda: read(browser, status_id))
+    assert re.match(
+        r"^Shelved until \d\d:\d\d by operator: transmitter swap$", cell["text"]
+    )
+    assert cell["data"]["status"] == "shelved"
+
+
+def test_trend_seven_days_draws_band(browser, served, view):
+    open_dashboard(browser, served)
+    open_tab(browser, ids.TAB_TRENDS)
+
+    seven_days = f"#{ids.TREND_RANGE} input[value='7d']"
+    browser.find_element(By.CSS_SELECTOR, seven_days).click()
+
+    fills = f"#{ids.TREND_GRAPH} .scatterlayer path.js-fill"
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, fills))
+    assert text_of(browser, ids.TREND_NOTE) == (
+        "Line: mean per 15 min; shaded band: min to max per 15 min"
+    )
+    widths = {call[3] for call in view.reader.aggregate_calls}
+    assert widths == {900}
+
+
+def test_devices_tab_shows_disconnected(browser, served, view):
+    view.historian.update(unreachable=True, backlog=42)
+    open_dashboard(browser, served)
+    open_tab(browser, ids.TAB_DEVICES)
+
+    tile = read(browser, ids.device_tile("WTP1"))
+    assert tile["displayed"] is True
+    assert tile["data"]["state"] == "disconnected"
+    assert "Last error: connection refused" in tile["text"]
+    assert "clock_skew 2" in tile["text"]
+    warning = browser.find_element(By.CSS_SELECTOR, ".historian-warning").text
+    assert warning == (
+        "Historian unreachable: samples wait in the backlog (42) until it answers"
+        " again"
+    )

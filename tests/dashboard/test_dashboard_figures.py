@@ -129,3 +129,68 @@ def test_ticks_labelled_in_local_time_across_fall_back():
     assert list(axis.ticktext) == ["01:30", "02:00", "02:30", "02:00", "02:30"]
     values = list(axis.tickvals)
     assert all(a < b for a, b in zip(values, values[1:]))
+
+
+# trend_chart: several tags, one y axis per unit, bands for bucketed ranges.
+
+from dashboard.figures import trend_chart, unit_axes  # noqa: E402
+
+UNITS = {"PS1.p": "bar", "PS1.q": "bar", "RES1.level": "m", "PS1.run": ""}
+
+
+def test_one_axis_per_unit():
+    tags = ["PS1.p", "RES1.level", "PS1.q", "PS1.run"]
+
+    assert unit_axes(tags, UNITS) == {
+        "PS1.p": 1, "RES1.level": 2, "PS1.q": 1, "PS1.run": 3
+    }
+
+
+def test_chart_puts_units_on_own_axes():
+    raw = {
+        "PS1.p": [(FALL_BACK[0], 4.0, 0)],
+        "RES1.level": [(FALL_BACK[0], 2.5, 0)],
+        "PS1.run": [(FALL_BACK[0], True, 0)],
+    }
+    tags = ["PS1.p", "RES1.level", "PS1.run"]
+
+    figure = trend_chart(tags, raw, {}, UNITS, BERLIN, FALL_BACK[-1],
+                         FALL_BACK[0], FALL_BACK[-1])
+
+    assert [trace.yaxis for trace in figure.data] == ["y", "y2", "y3"]
+    assert figure.layout.yaxis.title.text == "bar"
+    assert figure.layout.yaxis2.title.text == "m"
+    assert figure.layout.yaxis2.side == "right"
+    assert figure.layout.yaxis2.overlaying == "y"
+    assert list(figure.layout.yaxis3.ticktext) == ["OFF", "ON"]
+
+
+def test_band_keeps_spike_and_real_time_order():
+    buckets = [
+        (FALL_BACK[0], 0.0, 0.0, 0.0),
+        (FALL_BACK[1], 0.0, 0.01, 100.0),
+        (FALL_BACK[2], 0.0, 0.0, 0.0),
+    ]
+
+    figure = trend_chart(["RES1.level"], {}, {"RES1.level": buckets}, UNITS, BERLIN,
+                         FALL_BACK[-1], FALL_BACK[0], FALL_BACK[-1])
+    upper, lower, mean = figure.data
+
+    assert list(upper.y) == [0.0, 100.0, 0.0]
+    assert lower.fill == "tonexty"
+    assert list(mean.y) == [0.0, 0.01, 0.0]
+    x = list(mean.x)
+    assert len(set(x)) == 3
+    assert all(a < b for a, b in zip(x, x[1:]))
+    assert [row[0] for row in mean.customdata] == [
+        "2024-10-27 02:30:00 +02:00",
+        "2024-10-27 02:00:00 +01:00",
+        "2024-10-27 02:30:00 +01:00",
+    ]
+
+
+def test_chart_without_history_says_so():
+    figure = trend_chart(["PS1.p"], {"PS1.p": []}, {}, UNITS, BERLIN,
+                         FALL_BACK[-1], FALL_BACK[0], FALL_BACK[-1])
+
+    assert figure.layout.annotations[0].text == "No history in this range"

@@ -1,10 +1,11 @@
 """Rendered component trees of the overview and the alarm list, without a browser."""
 
 from dashboard import ids
-from dashboard.callbacks import _acknowledge
+from dashboard.alarm_actions import run_action
 from dashboard.alarm_list import render_alarm_list
+from dashboard.devices import render_device_tiles, render_historian
 from dashboard.layout import default_trend_tag, trend_options
-from dashboard.overview import render_device_tiles, render_tag_table
+from dashboard.overview import render_tag_table
 
 from tests.dashboard.scripted_view import (
     COMM_ALARM,
@@ -87,19 +88,21 @@ def test_device_tiles_show_connection(view):
     assert texts == [
         "opcua",
         "Last good poll: never",
-        "Polls 0, errors 4, reconnects 4, skipped 0",
+        "Polls 0, errors 4, reconnects 4, skipped 0, samples 0",
         "Last error: connection refused",
+        "clock_skew 2",
     ]
 
 
 def test_alarm_rows_and_ack_buttons(view):
-    view.alarm_states[COMM_ALARM] = "ack_active"
-    view.acked_by[COMM_ALARM] = "operator"
+    view.status()
+    view.acknowledge(COMM_ALARM, "operator")
     listing = render_alarm_list(view.status(), SITE_TIMEZONE)
 
     rows = listing.children[1].children
-    assert [getattr(row, "data-alarm") for row in rows] == [COMM_ALARM, HIGH_ALARM]
-    assert rows[1].className == "alarm-row priority-high state-unack_active"
+    # Both are high priority, so the older one comes first.
+    assert [getattr(row, "data-alarm") for row in rows] == [HIGH_ALARM, COMM_ALARM]
+    assert rows[0].className == "alarm-row priority-high state-unack_active"
     assert find(listing, ids.alarm_cell("state", HIGH_ALARM)).children == (
         "Active, unacknowledged"
     )
@@ -123,16 +126,18 @@ def test_trend_tags_from_config(config):
 
 
 def test_acknowledge_result_messages(view):
-    accepted = _acknowledge(view, HIGH_ALARM)
-    rejected = _acknowledge(view, HIGH_ALARM)
-    unknown = _acknowledge(view, "PS1.nothing.high")
+    view.status()
+    accepted = run_action(view, "acknowledge", HIGH_ALARM)
+    rejected = run_action(view, "acknowledge", HIGH_ALARM)
+    unknown = run_action(view, "acknowledge", "PS1.nothing.high")
 
     assert accepted == f"{HIGH_ALARM} acknowledged by operator, now ack_active"
     assert rejected == (
-        f"Acknowledge of {HIGH_ALARM} rejected: {HIGH_ALARM} is ack_active"
+        f"Acknowledge of {HIGH_ALARM} rejected: alarm '{HIGH_ALARM}' needs no"
+        " acknowledgement"
     )
     assert unknown == (
-        "Acknowledge of PS1.nothing.high rejected: unknown alarm PS1.nothing.high"
+        "Acknowledge of PS1.nothing.high rejected: unknown alarm 'PS1.nothing.high'"
     )
     assert view.ack_calls == [
         (HIGH_ALARM, "operator"),

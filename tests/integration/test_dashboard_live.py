@@ -1,5 +1,8 @@
 """The dashboard of a real `vigie run`, in headless Chromium."""
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 from selenium.webdriver.common.by import By
 
@@ -20,7 +23,7 @@ def text_of(browser, element_id: str) -> str | None:
     return browser.execute_script(TEXT_JS, element_id)
 
 
-def test_live_value_changes_and_click_acknowledges(browser, network):
+def test_live_value_acknowledge_and_shelve(browser, network):
     vigie, sims, config = network
     wait_for_status(lambda: all_tags_good(vigie), "every tag good")
 
@@ -57,3 +60,39 @@ def test_live_value_changes_and_click_acknowledges(browser, network):
         ("unack_active", "ack_active", "operator"),
     ]
     assert browser.find_elements(By.CSS_SELECTOR, button) == []
+
+    # Shelve the acknowledged alarm through the reason panel.
+    def open_panel():
+        panel = browser.find_element(By.ID, ids.ACTION_PANEL)
+        if not panel.is_displayed():
+            browser.find_element(
+                By.CSS_SELECTOR, f'tr[data-alarm="{alarm_id}"] button.shelve-button'
+            ).click()
+        return panel.is_displayed()
+
+    wait_for(open_panel, timeout_s=30, interval_s=0.5)
+    assert text_of(browser, ids.ACTION_TITLE) == f"Shelve {alarm_id}"
+    browser.find_element(By.ID, ids.ACTION_REASON).send_keys("pressure test")
+
+    # A click can land while the page is busy with a refresh; click until the
+    # runtime has shelved the alarm.
+    def confirm_until_shelved():
+        if vigie.alarm(alarm_id) is not None:
+            browser.find_element(By.ID, ids.ACTION_CONFIRM).click()
+        return vigie.alarm(alarm_id) is None
+
+    wait_for(confirm_until_shelved, timeout_s=30, interval_s=1.0)
+
+    with sqlite3.connect(Path(config["data_dir"]) / "alarms.sqlite") as db:
+        rows = db.execute(
+            "SELECT from_state, to_state, user, reason FROM journal"
+            " WHERE alarm_id = ? AND to_state = 'shelved'",
+            (alarm_id,),
+        ).fetchall()
+    assert rows == [
+        ("ack_active", "shelved", "operator", "shelved for 900 s: pressure test")
+    ]
+    wait_for(lambda: not browser.find_elements(By.CSS_SELECTOR, button), 30)
+    assert text_of(browser, ids.ACK_RESULT) == (
+        f"{alarm_id} shelved by operator for 15 min: pressure test"
+    )
