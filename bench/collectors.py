@@ -1,11 +1,24 @@
-"""Modbus collector throughput against raw pymodbus, same server, same run.
+"""Modbus collector throughput against raw pymodbus, same server, same requests.
 
 Servers: pymodbus TCP servers in a separate process on loopback, one per device,
-each with 1,000 holding registers. Raw: one AsyncModbusTcpClient per server reading
-125 registers a request in a loop. Vigie: one ModbusCollector per server with 1,000
-uint16 tags (8 requests a poll), polling back to back, decoding, and handing every
-batch to the SQLite historian writer's submit(). Both count registers (tags) a second.
-Memory: tracemalloc peak while 10 devices of 1,000 tags are built and polled once.
+each with 1,000 holding registers. Two tag layouts over those registers:
+
+- uint16: 1,000 uint16 tags, one a register.
+- mixed: 800 tags in blocks of 10 registers: float32 ABCD, float32 CDAB, a uint32
+  CDAB counter, an int16 scaled by 0.1, two uint16 and two bools in one register.
+
+Both sides send exactly the requests that Vigie's planner makes for the layout, one
+at a time per device, back to back, and both are counted in requests a second:
+
+- raw: one AsyncModbusTcpClient per server cycling through the planned requests.
+  pymodbus returns the registers as a list of ints, and nothing more is done.
+- Vigie: one ModbusCollector per server, polling back to back (an interval of 1 us,
+  so no poll waits for a tick). Each reply is decoded into Samples and handed to
+  the submit() of a historian BufferedWriter whose flush loop runs but whose
+  backend discards the samples, so storage is not measured.
+
+Memory: tracemalloc peak while 10 devices of 1,000 uint16 tags are built and polled
+once.
 
 Usage: python bench/collectors.py [--quick]
 """
@@ -15,8 +28,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import socket
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -26,11 +39,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pymodbus.client import AsyncModbusTcpClient  # noqa: E402
 
 from collectors.modbus.collector import ModbusCollector  # noqa: E402
-from vigie.config import Config  # noqa: E402
+from collectors.modbus.planner import plan_requests  # noqa: E402
+from historian.buffered import BufferedWriter  # noqa: E402
+from vigie.config import Config, ModbusDevice  # noqa: E402
 from vigie.model import DeviceStatus  # noqa: E402
 
 REGISTERS = 1000
-PER_READ = 125
+WARM_UP_TIMEOUT_S = 10.0
+# Interval of back-to-back polling; the schema requires more than 0.
+BACK_TO_BACK_S = 1e-6
 
 
 def serve(ports: list[int], ready) -> None:
@@ -56,8 +73,6 @@ def serve(ports: list[int], ready) -> None:
 
 
 def free_ports(count: int) -> list[int]:
-    import socket
-
     sockets = [socket.socket() for _ in range(count)]
     for sock in sockets:
         sock.bind(("127.0.0.1", 0))
@@ -67,92 +82,157 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-async def raw_rate(ports: list[int], duration_s: float) -> float:
-    """Registers a second that plain pymodbus clients read, 125 a request."""
-    clients = [AsyncModbusTcpClient("127.0.0.1", port=port) for port in ports]
+def uint16_tags() -> list[dict]:
+    return [{"name": f"r{a}", "address": a, "type": "uint16"} for a in range(REGISTERS)]
+
+
+def mixed_tags() -> list[dict]:
+    tags = []
+    for base in range(0, REGISTERS, 10):
+        tags += [
+            {"name": f"f{base}", "address": base, "type": "float32"},
+            {
+                "name": f"g{base}",
+                "address": base + 2,
+                "type": "float32",
+                "byte_order": "CDAB",
+            },
+            {
+                "name": f"e{base}",
+                "address": base + 4,
+                "type": "uint32",
+                "byte_order": "CDAB",
+                "counter": True,
+            },
+            {"name": f"p{base}", "address": base + 6, "type": "int16", "scale": 0.1},
+            {"name": f"u{base}", "address": base + 7, "type": "uint16"},
+            {"name": f"a{base}", "address": base + 8, "type": "bool", "bit": 0},
+            {"name": f"b{base}", "address": base + 8, "type": "bool", "bit": 3},
+            {"name": f"v{base}", "address": base + 9, "type": "uint16"},
+        ]
+    return tags
+
+
+LAYOUTS = {"uint16": uint16_tags, "mixed": mixed_tags}
+
+
+def build_config(ports: list[int], layout: str) -> Config:
+    devices = [
+        {
+            "name": f"M{index}",
+            "protocol": "modbus_tcp",
+            "host": "127.0.0.1",
+            "port": port,
+            "poll_interval_s": BACK_TO_BACK_S,
+            "tags": LAYOUTS[layout](),
+        }
+        for index, port in enumerate(ports)
+    ]
+    return Config.model_validate({"data_dir": "unused", "devices": devices})
+
+
+def planned_reads(device: ModbusDevice) -> list[tuple[int, int]]:
+    return [(request.address, request.count) for request in plan_requests(device)]
+
+
+async def raw_rate(config: Config, duration_s: float) -> tuple[float, float]:
+    """Return requests a second that plain pymodbus clients complete with Vigie's
+    plan, and the CPU seconds of this process a request."""
+    clients = [
+        AsyncModbusTcpClient("127.0.0.1", port=device.port) for device in config.devices
+    ]
     for client in clients:
         await client.connect()
     counts = [0] * len(clients)
     deadline = time.perf_counter() + duration_s
 
-    async def loop(index: int, client) -> None:
-        address = 0
+    async def loop(index: int, client, reads: list[tuple[int, int]]) -> None:
+        position = 0
         while time.perf_counter() < deadline:
-            await client.read_holding_registers(address, count=PER_READ, device_id=1)
-            counts[index] += PER_READ
-            address = (address + PER_READ) % REGISTERS
+            address, count = reads[position]
+            await client.read_holding_registers(address, count=count, device_id=1)
+            counts[index] += 1
+            position = (position + 1) % len(reads)
 
     started = time.perf_counter()
-    await asyncio.gather(*(loop(i, c) for i, c in enumerate(clients)))
+    cpu_started = time.process_time()
+    await asyncio.gather(
+        *(
+            loop(index, client, planned_reads(device))
+            for index, (client, device) in enumerate(zip(clients, config.devices))
+        )
+    )
+    cpu_s = time.process_time() - cpu_started
     elapsed = time.perf_counter() - started
     for client in clients:
         client.close()
-    return sum(counts) / elapsed
+    requests = sum(counts)
+    return requests / elapsed, cpu_s / requests
 
 
-def device_config(port: int, index: int) -> dict:
-    return {
-        "name": f"M{index}",
-        "protocol": "modbus_tcp",
-        "host": "127.0.0.1",
-        "port": port,
-        "poll_interval_s": 0.001,
-        "tags": [
-            {"name": f"r{a}", "address": a, "type": "uint16"} for a in range(REGISTERS)
-        ],
-    }
+class DiscardingWriter(BufferedWriter):
+    """The historian's buffer and flush loop, with a backend that stores nothing."""
+
+    backend = "discard"
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def _write(self, chunk):
+        return []
 
 
-def build_config(ports: list[int], data_dir: str) -> Config:
-    return Config.model_validate(
-        {
-            "data_dir": data_dir,
-            "devices": [device_config(port, i) for i, port in enumerate(ports)],
-        }
-    )
+async def vigie_rate(config: Config, duration_s: float) -> tuple[float, float, float]:
+    """Return requests and tags a second that Vigie collectors poll, decode and
+    submit, and the CPU seconds of this process a request."""
+    writer = DiscardingWriter(batch_size=5000, flush_interval_s=1.0)
+    await writer.start()
+    writer_stop = asyncio.Event()
+    writer_task = asyncio.create_task(writer.run(writer_stop))
+    # Batches (one per request) and samples handed to submit().
+    handed = [0, 0]
 
+    def submit(batch) -> None:
+        handed[0] += 1
+        handed[1] += len(batch)
+        writer.submit(batch)
 
-async def vigie_rate(ports: list[int], duration_s: float) -> float:
-    """Tags a second that Vigie collectors poll, decode and submit to the historian."""
-    import historian
+    stop = asyncio.Event()
+    statuses = []
+    tasks = []
+    for device in config.devices:
+        status = DeviceStatus(name=device.name, protocol=device.protocol)
+        statuses.append(status)
+        collector = ModbusCollector(device, submit, status)
+        tasks.append(asyncio.create_task(collector.run(stop)))
 
-    with tempfile.TemporaryDirectory() as data_dir:
-        config = build_config(ports, data_dir)
-        writer = historian.make_writer(config)
-        await writer.start()
-        stop = asyncio.Event()
-        writer_stop = asyncio.Event()
-        writer_task = asyncio.create_task(writer.run(writer_stop))
+    # Warm up until every device has polled, then count.
+    deadline = time.perf_counter() + WARM_UP_TIMEOUT_S
+    while time.perf_counter() < deadline and any(s.polls == 0 for s in statuses):
+        await asyncio.sleep(0.01)
+    start_requests, start_samples = handed
+    started = time.perf_counter()
+    cpu_started = time.process_time()
+    await asyncio.sleep(duration_s)
+    requests = handed[0] - start_requests
+    samples = handed[1] - start_samples
+    cpu_s = time.process_time() - cpu_started
+    elapsed = time.perf_counter() - started
 
-        statuses = []
-        tasks = []
-        for device in config.devices:
-            status = DeviceStatus(name=device.name, protocol=device.protocol)
-            statuses.append(status)
-            collector = ModbusCollector(device, writer.submit, status)
-            tasks.append(asyncio.create_task(collector.run(stop)))
-
-        # Warm up until every device has polled, then count.
-        deadline = time.perf_counter() + 10
-        while time.perf_counter() < deadline and any(s.polls == 0 for s in statuses):
-            await asyncio.sleep(0.01)
-        start_samples = sum(s.samples for s in statuses)
-        started = time.perf_counter()
-        await asyncio.sleep(duration_s)
-        samples = sum(s.samples for s in statuses) - start_samples
-        elapsed = time.perf_counter() - started
-
-        stop.set()
-        await asyncio.gather(*tasks)
-        writer_stop.set()
-        await writer_task
-    return samples / elapsed
+    stop.set()
+    await asyncio.gather(*tasks)
+    writer_stop.set()
+    await writer_task
+    return requests / elapsed, samples / elapsed, cpu_s / requests
 
 
 async def memory_10k_tags(ports: list[int]) -> float:
     """Peak MB that tracemalloc sees while 10,000 tags are built and polled once."""
     tracemalloc.start()
-    config = build_config(ports, "unused")
+    config = build_config(ports, "uint16")
     stop = asyncio.Event()
     statuses = []
     tasks = []
@@ -162,7 +242,7 @@ async def memory_10k_tags(ports: list[int]) -> float:
         statuses.append(status)
         collector = ModbusCollector(device, kept.append, status)
         tasks.append(asyncio.create_task(collector.run(stop)))
-    deadline = time.perf_counter() + 10
+    deadline = time.perf_counter() + WARM_UP_TIMEOUT_S
     while time.perf_counter() < deadline and any(s.polls == 0 for s in statuses):
         await asyncio.sleep(0.01)
     _, peak = tracemalloc.get_traced_memory()
@@ -172,12 +252,28 @@ async def memory_10k_tags(ports: list[int]) -> float:
     return peak / 1e6
 
 
-async def measure(ports: list[int], duration_s: float) -> list[tuple]:
+async def measure(ports: list[int], duration_s: float) -> tuple[list[tuple], float]:
     rows = []
-    for count in (1, 10):
-        raw = await raw_rate(ports[:count], duration_s)
-        vigie = await vigie_rate(ports[:count], duration_s)
-        rows.append((count, raw, vigie))
+    for layout in LAYOUTS:
+        for count in (1, 10):
+            config = build_config(ports[:count], layout)
+            tags = len(config.devices[0].tags)
+            reads = len(planned_reads(config.devices[0]))
+            raw, raw_cpu_s = await raw_rate(config, duration_s)
+            vigie, tags_per_s, vigie_cpu_s = await vigie_rate(config, duration_s)
+            rows.append(
+                (
+                    layout,
+                    count,
+                    tags,
+                    reads,
+                    raw,
+                    vigie,
+                    tags_per_s,
+                    raw_cpu_s,
+                    vigie_cpu_s,
+                )
+            )
     memory_mb = await memory_10k_tags(ports[:10])
     return rows, memory_mb
 
@@ -200,11 +296,26 @@ def main() -> None:
         server.terminate()
         server.join(10)
 
-    print(f"Modbus collector vs raw pymodbus, {duration_s:.0f} s a run, loopback\n")
-    print("| devices | raw pymodbus registers/s | Vigie tags/s | ratio |")
-    print("| ---: | ---: | ---: | ---: |")
-    for count, raw, vigie in rows:
-        print(f"| {count} | {raw:,.0f} | {vigie:,.0f} | {vigie / raw:.0%} |")
+    print(
+        f"Modbus collector vs raw pymodbus, {duration_s:.0f} s a run, loopback. Both"
+        " send the same planned requests back to back; ratio = Vigie requests/s over"
+        " raw requests/s. Vigie also decodes every tag and submits it to the"
+        " historian writer, raw pymodbus only returns the registers. CPU: client"
+        " process CPU time a request (the servers run in another process).\n"
+    )
+    print(
+        "| layout | devices | tags a device | requests a poll | raw pymodbus requests/s"
+        " | Vigie requests/s | Vigie tags/s | ratio | raw CPU us/request"
+        " | Vigie CPU us/request |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        layout, count, tags, reads, raw, vigie, tags_per_s, raw_cpu, vigie_cpu = row
+        print(
+            f"| {layout} | {count} | {tags:,} | {reads} | {raw:,.0f} | {vigie:,.0f}"
+            f" | {tags_per_s:,.0f} | {vigie / raw:.0%} | {raw_cpu * 1e6:.0f}"
+            f" | {vigie_cpu * 1e6:.0f} |"
+        )
     print(
         f"\nPeak traced memory, 10 devices x 1,000 tags, one poll: {memory_mb:.1f} MB"
     )

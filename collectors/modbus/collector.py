@@ -19,7 +19,7 @@ from collectors.base import (
     wait_or_stop,
 )
 from collectors.modbus.connection import LinkError, RequestTimeout
-from collectors.modbus.decode import CounterCheck, decode_registers
+from collectors.modbus.decode import CounterCheck, RequestDecoder
 from collectors.modbus.framing import (
     DEVICE_BUSY,
     ILLEGAL_DATA_ADDRESS,
@@ -53,8 +53,8 @@ class ModbusCollector:
         self.request_log = RepeatLimiter(60.0, clock)
         self.counters = CounterCheck()
         self.gateway: Gateway | None = None
-        # id(request) -> (request, register_layout(request)), built once per request.
-        self.layouts: dict[int, tuple[ReadRequest, tuple]] = {}
+        # id(request) -> (request, its RequestDecoder), built once per request.
+        self.decoders: dict[int, tuple[ReadRequest, RequestDecoder]] = {}
 
     @property
     def requests(self) -> list[ReadRequest]:
@@ -120,43 +120,60 @@ class ModbusCollector:
         other requests. The device counts as lost, and the poll ends, at the first
         timeout of a device that is not connected, at the second timeout in a row,
         or when no request of the poll got a reply.
+
+        Each reply is decoded while the next request is in flight, so the decoding
+        overlaps the device's response time. Batches are still published in the
+        order of the requests.
         """
         gateway = self.gateway
         if self.plan.reprobe_due(gateway.connections_opened):
             self.plan.reset()
-            self.layouts.clear()
+            self.decoders.clear()
 
         published = 0
         timeouts_in_row = 0
         last_timeout: tuple[RequestTimeout, ReadRequest] | None = None
         answered = False
-        for request in list(self.plan.requests):
-            try:
-                outcomes = await self._read_learning(request)
-            except RequestTimeout as err:
-                self.status.errors += 1
-                timeouts_in_row += 1
-                if not self.status.connected or timeouts_in_row >= 2:
+        requests = list(self.plan.requests)
+        reading: asyncio.Future | None = None
+        try:
+            for index, request in enumerate(requests):
+                if reading is None:
+                    reading = asyncio.ensure_future(self._read_learning(request))
+                try:
+                    outcomes = await reading
+                except RequestTimeout as err:
+                    reading = None
+                    self.status.errors += 1
+                    timeouts_in_row += 1
+                    if not self.status.connected or timeouts_in_row >= 2:
+                        return self._lost(err, request)
+                    last_timeout = (err, request)
+                    now = time.time()
+                    batch = self._failed(request, now, Reason.COMM_FAILURE, str(err))
+                    self.publish(batch)
+                    published += len(batch)
+                    continue
+                except LinkError as err:
+                    reading = None
+                    self.status.errors += 1
                     return self._lost(err, request)
-                last_timeout = (err, request)
-                now = time.time()
-                batch = self._failed(request, now, Reason.COMM_FAILURE, str(err))
-                self.publish(batch)
-                published += len(batch)
-                continue
-            except LinkError as err:
-                self.status.errors += 1
-                return self._lost(err, request)
 
-            timeouts_in_row = 0
-            answered = True
-            gateway.report_answer(self.device)
-            now = time.time()
-            self.comm_loss.restore(now)
-            for part, outcome in outcomes:
-                batch = self._samples(part, outcome, now)
-                self.publish(batch)
-                published += len(batch)
+                reading = None
+                timeouts_in_row = 0
+                answered = True
+                gateway.report_answer(self.device)
+                now = time.time()
+                self.comm_loss.restore(now)
+                if index + 1 < len(requests):
+                    reading = await self._start_read(requests[index + 1])
+                for part, outcome in outcomes:
+                    batch = self._samples(part, outcome, now)
+                    self.publish(batch)
+                    published += len(batch)
+        finally:
+            if reading is not None:
+                _discard(reading)
 
         if not answered and last_timeout is not None:
             return self._lost(*last_timeout)
@@ -169,6 +186,13 @@ class ModbusCollector:
         self.status.last_success_ts = time.time()
         self.backoff.reset()
         return True
+
+    async def _start_read(self, request: ReadRequest) -> asyncio.Future:
+        """Start reading ``request`` in a task and let it send the request."""
+        reading = asyncio.ensure_future(self._read_learning(request))
+        # One pass of the event loop runs the task up to its wait for the reply.
+        await asyncio.sleep(0)
+        return reading
 
     def _lost(self, err: LinkError, request: ReadRequest) -> bool:
         self.comm_loss.report(f"{err} (read {request.describe()})")
@@ -259,23 +283,13 @@ class ModbusCollector:
             return [
                 Sample(slot.name, now, values[slot.offset]) for slot in request.slots
             ]
+        return self._decoder(request).decode(values, now, self.counters)
 
-        batch = []
-        for name, tag, offset, end, plain in self._layout(request):
-            if plain:
-                batch.append(Sample(name, now, values[offset]))
-                continue
-            decoded = decode_registers(tag, values[offset:end])
-            decoded = self.counters.check(name, tag, decoded)
-            batch.append(
-                Sample(name, now, decoded.value, decoded.quality, decoded.reason)
-            )
-        return batch
-
-    def _layout(self, request: ReadRequest) -> tuple[tuple, ...]:
-        entry = self.layouts.get(id(request))
+    def _decoder(self, request: ReadRequest) -> RequestDecoder:
+        entry = self.decoders.get(id(request))
         if entry is None or entry[0] is not request:
-            entry = self.layouts[id(request)] = (request, register_layout(request))
+            decoder = RequestDecoder(request.slots, request.count)
+            entry = self.decoders[id(request)] = (request, decoder)
         return entry[1]
 
     def _failed(
@@ -298,26 +312,12 @@ class ModbusCollector:
         ]
 
 
-def register_layout(request: ReadRequest) -> tuple[tuple, ...]:
-    """Build per slot: full name, tag, first and end offsets, and whether it is plain.
-
-    A plain tag is a uint16 with no scale, offset or counter check, so its value is
-    the register itself in either word order. It skips the decoder, which costs about
-    4 us a tag.
-    """
-    layout = []
-    for slot in request.slots:
-        tag = slot.tag
-        plain = (
-            tag.type == "uint16"
-            and tag.byte_order in ("ABCD", "CDAB")
-            and tag.scale == 1.0
-            and tag.offset == 0.0
-            and not tag.counter
-        )
-        end = slot.offset + tag.register_count
-        layout.append((slot.name, tag, slot.offset, end, plain))
-    return tuple(layout)
+def _discard(reading: asyncio.Future) -> None:
+    """Cancel a read that the poll no longer needs, or collect its exception."""
+    if not reading.done():
+        reading.cancel()
+    elif not reading.cancelled():
+        reading.exception()
 
 
 def _is_illegal_address(outcome: Outcome) -> bool:

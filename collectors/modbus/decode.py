@@ -19,8 +19,9 @@ import logging
 import math
 import struct
 from dataclasses import dataclass
+from itertools import repeat
 
-from vigie.model import Quality, Reason, Value
+from vigie.model import Quality, Reason, Sample, Value
 
 from collectors.modbus.datatypes import DATATYPES
 
@@ -129,6 +130,188 @@ def decode_registers(tag, registers: list[int]) -> Decoded:
         # A finite float64 near its maximum can overflow once scaled.
         return Decoded(None, Quality.BAD, Reason.OUT_OF_RANGE)
     return Decoded(value)
+
+
+# Buffer and struct prefix that read each byte order with one struct code. The
+# swapped buffer holds the reply's bytes with the two bytes of every register
+# swapped, so CDAB is little-endian in it and BADC big-endian.
+BYTE_ORDER_READING = {
+    "ABCD": (False, ">"),
+    "DCBA": (False, "<"),
+    "CDAB": (True, "<"),
+    "BADC": (True, ">"),
+}
+
+# How RequestDecoder reads each slot.
+PLAIN, BIT, INTEGER, FLOAT, SCALED, GENERIC = range(6)
+
+
+class RequestDecoder:
+    """Decodes every tag of one register read request, in the order of its slots.
+
+    Built once per request layout. The numeric tags are read from the reply bytes by
+    one precompiled ``struct.Struct`` per byte-order reading, the values of every
+    slot are gathered by index, and only the tags that need a check, a scale or a
+    bit take a Python step each. Values, qualities and reasons are exactly those of
+    ``decode_registers`` followed by ``CounterCheck.check``.
+    """
+
+    def __init__(self, slots, count: int) -> None:
+        self.slots = tuple(slots)
+        self.count = count
+        self.names = tuple(slot.name for slot in self.slots)
+        self.words = struct.Struct(f">{count}H")
+        self.swapped_words = struct.Struct(f"<{count}H")
+        # Per group of numeric fields: whether it reads the swapped buffer, its Struct.
+        self.groups: list[tuple[bool, struct.Struct]] = []
+        self.needs_swapped = False
+        # Per slot, its index in the registers followed by the unpacked numbers.
+        self.sources: tuple[int, ...] = ()
+        # Slots that need a Python step: position, how to read, scale, offset, tag,
+        # counter flag.
+        self.steps: tuple[tuple, ...] = ()
+        self._compile()
+
+    def _compile(self) -> None:
+        # Numeric slots by reading, then each reading cut into groups whose fields
+        # follow each other in the buffer; overlapping fields start a new group.
+        readings: dict[tuple[bool, str], list] = {}
+        for slot in self.slots:
+            if _read_how(slot.tag) in (INTEGER, FLOAT, SCALED):
+                key = BYTE_ORDER_READING[slot.tag.byte_order]
+                readings.setdefault(key, []).append(slot)
+
+        source_of: dict[int, int] = {}
+        numbers = 0
+        for (swapped, prefix), slots in readings.items():
+            slots.sort(key=lambda slot: slot.offset)
+            fields = ""
+            position = 0
+            for slot in slots:
+                start = slot.offset * 2
+                if start < position:
+                    self._add_group(swapped, prefix + fields)
+                    fields = ""
+                    position = 0
+                if start > position:
+                    fields += f"{start - position}x"
+                fields += DATATYPES[slot.tag.type].struct_code
+                position = start + slot.tag.register_count * 2
+                source_of[id(slot)] = self.count + numbers
+                numbers += 1
+            self._add_group(swapped, prefix + fields)
+
+        sources = []
+        steps = []
+        for position, slot in enumerate(self.slots):
+            tag = slot.tag
+            how = _read_how(tag)
+            sources.append(source_of.get(id(slot), slot.offset))
+            if how not in (PLAIN, INTEGER) or tag.counter:
+                steps.append((position, how, tag.scale, tag.offset, tag, tag.counter))
+        self.sources = tuple(sources)
+        self.steps = tuple(steps)
+
+    def _add_group(self, swapped: bool, fields: str) -> None:
+        self.groups.append((swapped, struct.Struct(fields)))
+        self.needs_swapped = self.needs_swapped or swapped
+
+    def decode(
+        self, values: list[int], now: float, counters: CounterCheck
+    ) -> list[Sample]:
+        """Return one Sample per slot, at time ``now``, from the reply's registers."""
+        if len(values) != self.count:
+            return self._decode_each(values, now, counters)
+
+        pool = values
+        if self.groups:
+            data = self.words.pack(*values)
+            swapped = self.swapped_words.pack(*values) if self.needs_swapped else b""
+            pool = list(values)
+            for reads_swapped, group in self.groups:
+                pool += group.unpack_from(swapped if reads_swapped else data)
+        slot_values = list(map(pool.__getitem__, self.sources))
+
+        good = Quality.GOOD
+        isfinite = math.isfinite
+        flagged = []
+        for position, how, scale, offset, tag, counter in self.steps:
+            value = slot_values[position]
+            quality = good
+            reason = Reason.NONE
+            if how == BIT:
+                value = bool((value >> tag.bit) & 1)
+            elif how == FLOAT:
+                if not isfinite(value):
+                    quality, reason = _not_finite(value)
+                    value = None
+            elif how == SCALED:
+                if isinstance(value, float) and not isfinite(value):
+                    quality, reason = _not_finite(value)
+                    value = None
+                else:
+                    value = value * scale + offset
+                    if not isfinite(value):
+                        # A finite float64 near its maximum can overflow once scaled.
+                        quality, reason = Quality.BAD, Reason.OUT_OF_RANGE
+                        value = None
+            elif how == GENERIC:
+                first = self.slots[position].offset
+                end = first + tag.register_count
+                decoded = decode_registers(tag, values[first:end])
+                value, quality, reason = decoded.value, decoded.quality, decoded.reason
+
+            if counter and quality is good:
+                name = self.names[position]
+                decoded = counters.check(name, tag, Decoded(value))
+                value, quality, reason = decoded.value, decoded.quality, decoded.reason
+            slot_values[position] = value
+            if quality is not good:
+                flagged.append((position, quality, reason))
+
+        names = self.names
+        batch = list(map(Sample, names, repeat(now, len(names)), slot_values))
+        for position, quality, reason in flagged:
+            batch[position] = Sample(
+                names[position], now, slot_values[position], quality, reason
+            )
+        return batch
+
+    def _decode_each(
+        self, values: list[int], now: float, counters: CounterCheck
+    ) -> list[Sample]:
+        """Decode tag by tag, for a reply whose register count is not the request's."""
+        batch = []
+        for slot in self.slots:
+            end = slot.offset + slot.tag.register_count
+            decoded = decode_registers(slot.tag, values[slot.offset : end])
+            decoded = counters.check(slot.name, slot.tag, decoded)
+            batch.append(
+                Sample(slot.name, now, decoded.value, decoded.quality, decoded.reason)
+            )
+        return batch
+
+
+def _read_how(tag) -> int:
+    scaled = not (tag.scale == 1.0 and tag.offset == 0.0)
+    if tag.type == "bool":
+        return BIT
+    if tag.type == "string":
+        return GENERIC
+    if scaled:
+        return SCALED
+    if tag.type == "uint16" and tag.byte_order in ("ABCD", "CDAB") and not tag.counter:
+        # The register itself is the value, in either word order.
+        return PLAIN
+    if tag.type.startswith("float"):
+        return FLOAT
+    return INTEGER
+
+
+def _not_finite(value: float) -> tuple[Quality, str]:
+    if math.isnan(value):
+        return Quality.BAD, Reason.DEVICE_NAN
+    return Quality.BAD, Reason.DEVICE_INF
 
 
 @dataclass(slots=True)
