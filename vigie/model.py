@@ -33,13 +33,16 @@ class Reason(enum.StrEnum):
     SERVER_STATUS = "server_status"
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Sample:
     """One value of one tag.
 
     ``ts`` is the source time in seconds since the Unix epoch, UTC. ``value`` is None
-    when the quality is bad and no value could be decoded.
+    when the quality is bad and no value could be decoded. One sample object goes to
+    every consumer, so no consumer may change it.
     """
+    # NOTE: not frozen, because a frozen dataclass takes about five times longer to
+    # create and a Sample is made for every value of every poll.
 
     tag: str
     ts: float
