@@ -37,6 +37,7 @@ def make_writer(config: Config):
             settings.flush_interval_s,
             kinds=tag_kinds(config),
             spool=spool,
+            gzip_level=settings.influxdb.gzip_level,
             **common,
         )
 

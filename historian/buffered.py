@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 import random
 from collections import Counter
 
@@ -32,6 +33,17 @@ from historian.spool import Spool
 from vigie.model import Batch, Sample
 
 logger = logging.getLogger(__name__)
+
+_tag_of = operator.attrgetter("tag")
+
+
+class DeviceOfTag(dict):
+    """Device name of each full tag name, split once per tag and then looked up."""
+
+    def __missing__(self, tag: str) -> str:
+        device = self[tag] = device_of(tag)
+        return device
+
 
 RETRY_MIN_S = 0.5
 RETRY_MAX_S = 30.0
@@ -75,6 +87,8 @@ class BufferedWriter:
         self._full = asyncio.Event()
         self._written = 0
         self._written_by_device: Counter[str] = Counter()
+        # Holds one entry per tag name seen, so it is as large as the tag list.
+        self._device_of_tag = DeviceOfTag()
         self._quarantined = 0
         self._errors = 0
         self._failures_in_a_row = 0
@@ -236,8 +250,9 @@ class BufferedWriter:
     async def _count_written(
         self, chunk: list[Sample], rejected: list[tuple[Sample, str]]
     ) -> None:
-        by_device = Counter(device_of(sample.tag) for sample in chunk)
-        by_device.subtract(device_of(sample.tag) for sample, _message in rejected)
+        device_of_tag = self._device_of_tag.__getitem__
+        by_device = Counter(map(device_of_tag, map(_tag_of, chunk)))
+        by_device.subtract(device_of_tag(sample.tag) for sample, _message in rejected)
         self._written_by_device.update(+by_device)
         self._written += len(chunk) - len(rejected)
         if not rejected:

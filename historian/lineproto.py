@@ -19,7 +19,14 @@ from __future__ import annotations
 
 import math
 
-from historian.kinds import FLOAT, converted, measurement_for
+from historian.kinds import (
+    BOOLEAN,
+    FLOAT,
+    INTEGER,
+    StorageTypeError,
+    converted,
+    measurement_for,
+)
 from historian.samples import device_of, storable
 from historian.timestamps import to_ns
 from vigie.errors import HistorianError
@@ -143,40 +150,108 @@ def _check_name(name: str, what: str) -> None:
 class SampleFormatter:
     """Format samples as ``format_sample`` does, several times faster.
 
-    The escaped series key of each tag is computed once, and a good, finite float
-    of a float tag takes a short path. Every other sample goes through
-    ``format_sample``.
+    The escaped series key of each tag is computed once. A good sample whose value
+    already has its kind's type takes a short path: a finite float of a float tag,
+    an int of an integer tag, or a bool of a boolean tag. Every other sample goes
+    through ``format_sample``.
     """
 
     def __init__(self, measurement: str, kinds: dict[str, str]) -> None:
         self.measurement = measurement
         self.kinds = kinds
-        self._keys: dict[str, tuple[str, str, str | None]] = {}
+        # tag -> series key, measurement, kind, and the value type of the short path.
+        self._keys: dict[str, tuple[str, str, str | None, type | None]] = {}
 
     def line(self, sample: Sample) -> str:
         """Format one sample; raise as format_sample does."""
-        cached = self._keys.get(sample.tag)
-        if cached is None:
-            cached = self._series_key(sample.tag)
-        key, measurement, kind = cached
-        value = sample.value
-        if (
-            sample.quality == Quality.GOOD
-            and type(value) is float
-            and kind in (None, FLOAT)
-            and math.isfinite(value)
-        ):
-            ts_ns = to_ns(sample.ts)
-            check_timestamp(ts_ns)
-            return f"{key} quality=0i,value={value!r} {ts_ns}"
-        return format_sample(measurement, sample, kind)
+        lines, rejected = self.lines([sample])
+        if rejected:
+            raise rejected[0][1]
+        return lines[0]
 
-    def _series_key(self, tag: str) -> tuple[str, str, str | None]:
+    def lines(
+        self, chunk: list[Sample]
+    ) -> tuple[list[str], list[tuple[Sample, Exception]]]:
+        """Format a chunk: one line per sample that can be written, in order.
+
+        Returns the lines and the samples that cannot be written, each with the
+        LineProtocolError or StorageTypeError that format_sample raised for it.
+        """
+        keys = self._keys
+        good = Quality.GOOD
+        isfinite = math.isfinite
+        last_ts = None
+        last_ns = 0
+        lines = []
+        rejected = []
+        for sample in chunk:
+            cached = keys.get(sample.tag)
+            if cached is None:
+                try:
+                    cached = self._series_key(sample.tag)
+                except LineProtocolError:
+                    # format_sample raises the same error, or a timestamp error first.
+                    self._format_slowly(sample, lines, rejected)
+                    continue
+            key, measurement, kind, fast_type = cached
+            value = sample.value
+            if sample.quality != good or type(value) is not fast_type:
+                try:
+                    lines.append(format_sample(measurement, sample, kind))
+                except (LineProtocolError, StorageTypeError) as err:
+                    rejected.append((sample, err))
+                continue
+
+            # Samples of one request share a timestamp, so it is converted once.
+            ts = sample.ts
+            if ts != last_ts:
+                last_ns = to_ns(ts)
+                last_ts = ts
+            if last_ns < MIN_TS_NS:
+                try:
+                    check_timestamp(last_ns)
+                except LineProtocolError as err:
+                    rejected.append((sample, err))
+                    continue
+
+            if fast_type is float:
+                if not isfinite(value):
+                    lines.append(format_sample(measurement, sample, kind))
+                    continue
+                lines.append(f"{key} quality=0i,value={value!r} {last_ns}")
+            elif fast_type is int:
+                lines.append(f"{key} quality=0i,value={value}i {last_ns}")
+            else:
+                number = "1.0" if value else "0.0"
+                lines.append(f"{key} quality=0i,value={number} {last_ns}")
+        return lines, rejected
+
+    def _format_slowly(
+        self, sample: Sample, lines: list[str], rejected: list[tuple[Sample, Exception]]
+    ) -> None:
+        kind = self.kinds.get(sample.tag)
+        measurement = measurement_for(self.measurement, kind)
+        try:
+            lines.append(format_sample(measurement, sample, kind))
+        except (LineProtocolError, StorageTypeError) as err:
+            rejected.append((sample, err))
+
+    def _series_key(self, tag: str) -> tuple[str, str, str | None, type | None]:
         kind = self.kinds.get(tag)
         measurement = measurement_for(self.measurement, kind)
         key = (
             f"{escape_measurement(measurement)}"
             f",device={escape_tag(device_of(tag))},tag={escape_tag(tag)}"
         )
-        self._keys[tag] = (key, measurement, kind)
+        self._keys[tag] = (key, measurement, kind, FAST_TYPES.get(kind))
         return self._keys[tag]
+
+
+# Python type of a value that the short path of each kind formats; strings and
+# anything else take format_sample.
+FAST_TYPES: dict[str | None, type] = {
+    None: float,
+    FLOAT: float,
+    INTEGER: int,
+    BOOLEAN: bool,
+}

@@ -153,7 +153,7 @@ def test_server_outage_loses_no_sample(tmp_path, server):
     assert len(by_tag) == 25
     for times in by_tag.values():
         assert all(a < b for a, b in zip(times, times[1:]))
-    assert "backlog 0 samples" in summary
+    assert "0 samples lost" in summary
 
 
 def test_sigkill_keeps_what_spool_accepted(tmp_path, server):
