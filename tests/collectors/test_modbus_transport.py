@@ -5,7 +5,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from modbus_fake import FakeModbusServer, exception_reply, reply, tcp_frame
+from modbus_fake import (
+    FakeModbusServer,
+    exception_reply,
+    registers_pdu,
+    reply,
+    tcp_frame,
+)
 from modbus_server import (
     Recorder,
     RunningCollector,
@@ -319,6 +325,40 @@ async def test_short_reply_is_bad_frame_then_recovers():
     assert bad.value is None
     assert bad.reason == "bad_frame"
     assert status.reconnects == 0
+
+
+async def test_wrong_function_code_is_bad_frame_logged_once(caplog):
+    state = {"wrong": True}
+
+    def respond(request):
+        if state["wrong"]:
+            # Input-register data answering a holding-register read.
+            pdu = registers_pdu(4, [0, 9])
+            return [(0, tcp_frame(request.tid, request.unit_id, pdu))]
+        return [(0, reply(request, [0, 9]))]
+
+    fake = FakeModbusServer(respond)
+    port = await fake.start()
+    status = new_status()
+    recorder = Recorder()
+    caplog.set_level(logging.INFO, logger="collectors.modbus.collector")
+    try:
+        device = make_device(port, VALUE_TAG)
+        async with RunningCollector(ModbusCollector(device, recorder, status)):
+            assert await wait_until(lambda: status.errors >= 4)
+            bad = recorder.latest()["DEV.value"]
+            state["wrong"] = False
+            assert await wait_until(lambda: recorder.latest()["DEV.value"].value == 9)
+    finally:
+        await fake.stop()
+
+    assert bad.value is None
+    assert bad.quality == Quality.BAD
+    assert bad.reason == "bad_frame"
+    failures = [r for r in caplog.records if "failed (bad_frame)" in r.getMessage()]
+    assert len(failures) == 1
+    recoveries = [r for r in caplog.records if "succeeds again" in r.getMessage()]
+    assert len(recoveries) == 1
 
 
 async def test_malformed_header_resets_connection():
