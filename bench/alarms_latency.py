@@ -51,6 +51,14 @@ def write_config(folder: Path, poll_interval_s: float) -> tuple[Path, int, int]:
     config = copy.deepcopy(config)
     modbus_port, control_port, sms_port = free_ports(3)
     config["devices"] = [d for d in config["devices"] if d["name"] == "PS1"]
+    # The site-wide rules name tags of the devices left out.
+    config["alarms"] = {
+        "rules": [
+            r
+            for r in config["alarms"]["rules"]
+            if r.get("tag", "PS1.").startswith("PS1.")
+        ]
+    }
     config["devices"][0]["port"] = modbus_port
     config["devices"][0]["poll_interval_s"] = poll_interval_s
     config["data_dir"] = str(folder / "data")

@@ -38,7 +38,7 @@ class StartError(VigieError):
 
 @dataclass
 class Summary:
-    """What one run did, printed when it stops."""
+    """Counters of one run, printed when it stops."""
 
     duration_s: float
     # Samples published per device, bad-quality ones included, and samples stored.
