@@ -14,6 +14,12 @@ from vigie.errors import ConfigError
 
 COMM_LOSS = "comm_loss"
 SITE_AREA = "site"
+# Alarms about Vigie itself, raised by the runtime through set_system_condition.
+SYSTEM = "system"
+SYSTEM_ALARMS = {
+    "historian.unreachable": "Historian database unreachable, samples wait in spool",
+    "historian.spool_overflow": "Store-and-forward overflow: samples were dropped",
+}
 FRESHNESS_TYPES = ("stale", "bad_quality")
 
 
@@ -192,6 +198,18 @@ def build_catalog(config: Config, latest: dict, now: float) -> Catalog:
         if rule.tag not in known_tags:
             raise ConfigError(f"alarm {alarm.id}: unknown tag {rule.tag!r}")
         catalog.scheduled.append((alarm, scheduled))
+
+    for alarm_id, message in SYSTEM_ALARMS.items():
+        catalog.add(
+            Alarm(
+                id=alarm_id,
+                tag=None,
+                type=SYSTEM,
+                priority="high",
+                message=message,
+                area=SITE_AREA,
+            )
+        )
 
     for area in sorted(areas):
         alarm = Alarm(

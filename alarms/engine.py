@@ -11,15 +11,15 @@ import time
 from collections.abc import Callable
 
 from alarms.alarm import Alarm
-from alarms.catalog import COMM_LOSS, build_catalog
+from alarms.catalog import COMM_LOSS, SYSTEM_ALARMS, build_catalog
 from alarms.flood import FLOOD, FloodDetector
 from alarms.history import AggregateSource
 from alarms.journal import JOURNAL_NAME, Journal
 from alarms.operator import OperatorActions
-from alarms.timers import TimedEvaluations
 from alarms.report import build_report
 from alarms.restore import restore_alarms
 from alarms.states import PRIORITY_RANK, AlarmState, Transition
+from alarms.timers import TimedEvaluations
 from vigie.config import Config
 from vigie.model import Batch, ConnectionState, DeviceStatus, Quality, Sample
 
@@ -105,6 +105,20 @@ class AlarmEngine(OperatorActions, TimedEvaluations):
                         continue
                     self._evaluate(alarm, sample, out)
 
+            self._commit()
+            return out
+
+    def set_system_condition(
+        self, alarm_id: str, active: bool, now: float, reason: str
+    ) -> list[Transition]:
+        """Raise or clear an alarm about Vigie itself, such as an unreachable
+        historian database. Raises KeyError for an id that is not a system alarm."""
+        if alarm_id not in SYSTEM_ALARMS:
+            raise KeyError(alarm_id)
+        with self._lock:
+            alarm = self._alarms[alarm_id]
+            out: list[Transition] = []
+            self._emit(alarm.set_condition(active, now, None, reason), alarm, out)
             self._commit()
             return out
 

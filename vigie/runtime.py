@@ -31,6 +31,9 @@ NOTIFIER_STOP_TIMEOUT_S = 30.0
 # scheduled rules over history.
 ALARM_TICK_S = 1.0
 
+# Seconds the spool-overflow alarm stays active after the last dropped sample.
+OVERFLOW_HOLD_S = 60.0
+
 
 class StartError(VigieError):
     """A component could not start: a port in use, a folder that cannot be written."""
@@ -214,6 +217,9 @@ class Runtime:
         self.bus.subscribe("alarms", self._on_samples)
         self.view = RuntimeView(self)
         self._server = None
+        # The spool's drop count survives restarts; only new drops raise the alarm.
+        self._dropped_seen = self.writer.stats().get("dropped", 0)
+        self._last_drop_ts = float("-inf")
 
     def _on_samples(self, batch) -> None:
         self.notifications.submit(self.alarms.process(batch))
@@ -230,6 +236,7 @@ class Runtime:
         while not stop.is_set():
             try:
                 transitions = await asyncio.to_thread(self.alarms.tick, time.time())
+                transitions += self._check_historian(time.time())
             except Exception:
                 log.exception("Alarm engine tick failed; trying again next tick")
             else:
@@ -238,6 +245,31 @@ class Runtime:
                 await asyncio.wait_for(stop.wait(), timeout=ALARM_TICK_S)
             except TimeoutError:
                 pass
+
+    def _check_historian(self, now: float) -> list:
+        """Raise or clear the system alarms of an unreachable historian and of
+        samples dropped by the spool limit."""
+        stats = self.writer.stats()
+        transitions = self.alarms.set_system_condition(
+            "historian.unreachable",
+            bool(stats.get("unreachable")),
+            now,
+            stats.get("last_error", "") or "historian reachable again",
+        )
+        dropped = stats.get("dropped", 0)
+        if dropped > self._dropped_seen:
+            self._last_drop_ts = now
+        self._dropped_seen = dropped
+        # Active while samples are being dropped, and for a minute after the last
+        # drop, so that an operator sees it even when the outage was short.
+        dropping = now - self._last_drop_ts < OVERFLOW_HOLD_S
+        transitions += self.alarms.set_system_condition(
+            "historian.spool_overflow",
+            dropping,
+            now,
+            f"store-and-forward overflow: {dropped} samples dropped",
+        )
+        return transitions
 
     async def run(self, stop: asyncio.Event) -> Summary:
         from collectors import make_collector

@@ -71,7 +71,7 @@ class NotificationService:
         self._warn_unknown_names(config)
 
     def submit(self, transitions: Iterable[Transition]) -> None:
-        """Queue transitions for the event loop. Only appends to a deque and wakes the loop."""
+        """Queue transitions for the event loop: append to a deque, wake the loop."""
         if not self._config.enabled:
             return
         self._inbox.extend(transitions)

@@ -357,7 +357,8 @@ class NotificationStore:
             )
 
     def take_flood_buffer(self, area: str, now: float) -> list[tuple[str, str, float]]:
-        """Remove and return the area's buffered (alarm id, priority, ts), oldest first."""
+        """Remove and return the area's buffered (alarm id, priority, ts), oldest
+        first."""
         with self._lock, self._db:
             rows = self._db.execute(
                 "SELECT alarm_id, priority, ts FROM flood_buffer WHERE area = ?"

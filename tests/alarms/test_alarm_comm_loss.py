@@ -1,5 +1,7 @@
 """Communication-loss alarms driven by device connection states."""
 
+import pytest
+
 from alarms import AlarmState
 from vigie.model import ConnectionState, DeviceStatus
 
@@ -94,3 +96,32 @@ def test_unknown_device_is_ignored(make_engine):
 
     assert engine.on_device_state(status, 1.0) == []
     assert engine.active() == []
+
+
+def test_system_alarm_raised_and_cleared(make_engine):
+    engine = make_engine({})
+
+    raised = engine.set_system_condition(
+        "historian.unreachable", True, 100.0, "connection refused"
+    )
+    repeated = engine.set_system_condition(
+        "historian.unreachable", True, 101.0, "connection refused"
+    )
+    cleared = engine.set_system_condition(
+        "historian.unreachable", False, 130.0, "reachable again"
+    )
+
+    assert [(t.from_state, t.to_state) for t in raised] == [("normal", "unack_active")]
+    assert repeated == []
+    assert [(t.from_state, t.to_state) for t in cleared] == [
+        ("unack_active", "unack_rtn")
+    ]
+    assert raised[0].priority == "high"
+    assert raised[0].reason == "connection refused"
+
+
+def test_system_alarm_unknown_id(make_engine):
+    engine = make_engine({})
+
+    with pytest.raises(KeyError):
+        engine.set_system_condition("PS1.comm_loss", True, 1.0, "not a system alarm")

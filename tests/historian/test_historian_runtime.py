@@ -154,6 +154,12 @@ def test_server_outage_loses_no_sample(tmp_path, server):
     for times in by_tag.values():
         assert all(a < b for a, b in zip(times, times[1:]))
     assert "0 samples lost" in summary
+    with sqlite3.connect(Path(config["data_dir"]) / "alarms.sqlite") as journal:
+        rows = journal.execute(
+            "SELECT from_state, to_state FROM journal"
+            " WHERE alarm_id = 'historian.unreachable' ORDER BY id"
+        ).fetchall()
+    assert rows == [("normal", "unack_active"), ("unack_active", "unack_rtn")]
 
 
 def test_sigkill_keeps_what_spool_accepted(tmp_path, server):
