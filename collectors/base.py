@@ -162,6 +162,10 @@ class RepeatLimiter:
         self._last[key] = (condition, now, 0)
         return repeats
 
+    def holds_any(self) -> bool:
+        """True when a condition is recorded for some key; cheaper than clear()."""
+        return bool(self._last)
+
     def clear(self, key: object) -> bool:
         """Forget ``key``. Returns True when a condition was recorded for it."""
         return self._last.pop(key, None) is not None

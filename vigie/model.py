@@ -41,6 +41,7 @@ class Sample:
     when the quality is bad and no value could be decoded. One sample object goes to
     every consumer, so no consumer may change it.
     """
+
     # NOTE: not frozen, because a frozen dataclass takes about five times longer to
     # create and a Sample is made for every value of every poll.
 

@@ -164,7 +164,8 @@ class ModbusCollector:
                 answered = True
                 gateway.report_answer(self.device)
                 now = time.time()
-                self.comm_loss.restore(now)
+                if self.status.state is not ConnectionState.CONNECTED:
+                    self.comm_loss.restore(now)
                 if index + 1 < len(requests):
                     reading = await self._start_read(requests[index + 1])
                 for part, outcome in outcomes:
@@ -271,7 +272,7 @@ class ModbusCollector:
             self.status.errors += 1
             return self._failed(request, now, reason, f"exception code {code}")
 
-        if self.request_log.clear(request.describe()):
+        if self.request_log.holds_any() and self.request_log.clear(request.describe()):
             log.info(
                 "device %s: read %s succeeds again",
                 self.device.name,

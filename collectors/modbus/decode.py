@@ -18,8 +18,11 @@ from __future__ import annotations
 import logging
 import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import repeat
+from math import isfinite
+from operator import add, and_, itemgetter, mul, rshift
 
 from vigie.model import Quality, Reason, Sample, Value
 
@@ -203,14 +206,40 @@ class RequestDecoder:
 
         sources = []
         steps = []
+        # Slots read in bulk: positions of bools by bit, of floats, of scaled tags.
+        bits: dict[int, list[int]] = {}
+        floats: list[int] = []
+        scaled: list[tuple[int, float, float]] = []
         for position, slot in enumerate(self.slots):
             tag = slot.tag
             how = _read_how(tag)
             sources.append(source_of.get(id(slot), slot.offset))
-            if how not in (PLAIN, INTEGER) or tag.counter:
+            if tag.counter or how == GENERIC:
                 steps.append((position, how, tag.scale, tag.offset, tag, tag.counter))
+            elif how == BIT:
+                bits.setdefault(tag.bit, []).append(position)
+            elif how == FLOAT:
+                floats.append(position)
+            elif how == SCALED:
+                scaled.append((position, tag.scale, tag.offset))
         self.sources = tuple(sources)
+        # Every slot reads its own register in order: the registers are the values.
+        self.identity = self.sources == tuple(range(self.count))
         self.steps = tuple(steps)
+        self.bit_groups = tuple(
+            (bit, _getter(positions), tuple(positions))
+            for bit, positions in bits.items()
+        )
+        self.floats = (_getter(floats), tuple(floats)) if floats else None
+        self.scaled = None
+        if scaled:
+            positions = tuple(position for position, _, _ in scaled)
+            self.scaled = (
+                _getter(positions),
+                positions,
+                tuple(scale for _, scale, _ in scaled),
+                tuple(offset for _, _, offset in scaled),
+            )
 
     def _add_group(self, swapped: bool, fields: str) -> None:
         self.groups.append((swapped, struct.Struct(fields)))
@@ -230,11 +259,77 @@ class RequestDecoder:
             pool = list(values)
             for reads_swapped, group in self.groups:
                 pool += group.unpack_from(swapped if reads_swapped else data)
-        slot_values = list(map(pool.__getitem__, self.sources))
+        if self.identity:
+            slot_values = list(values)
+        else:
+            slot_values = list(map(pool.__getitem__, self.sources))
 
-        good = Quality.GOOD
-        isfinite = math.isfinite
         flagged = []
+        for bit, get, positions in self.bit_groups:
+            shifted = map(rshift, get(slot_values), repeat(bit))
+            bools = map(bool, map(and_, shifted, repeat(1)))
+            for position, value in zip(positions, bools):
+                slot_values[position] = value
+
+        if self.floats is not None:
+            get, positions = self.floats
+            if not isfinite(fsum_or_nan(get(slot_values))):
+                self._check_floats(positions, slot_values, flagged)
+
+        if self.scaled is not None:
+            self._scale(slot_values, flagged)
+
+        if self.steps:
+            self._step(slot_values, values, now, counters, flagged)
+
+        names = self.names
+        batch = list(map(Sample, names, repeat(now, len(names)), slot_values))
+        for position, quality, reason in flagged:
+            batch[position] = Sample(
+                names[position], now, slot_values[position], quality, reason
+            )
+        return batch
+
+    def _check_floats(self, positions, slot_values: list, flagged: list) -> None:
+        for position in positions:
+            value = slot_values[position]
+            if not isfinite(value):
+                quality, reason = _not_finite(value)
+                slot_values[position] = None
+                flagged.append((position, quality, reason))
+
+    def _scale(self, slot_values: list, flagged: list) -> None:
+        get, positions, scales, offsets = self.scaled
+        raw = get(slot_values)
+        results = list(map(add, map(mul, raw, scales), offsets))
+        if isfinite(fsum_or_nan(results)):
+            for position, value in zip(positions, results):
+                slot_values[position] = value
+            return
+
+        for position, value, result in zip(positions, raw, results):
+            if isinstance(value, float) and not isfinite(value):
+                quality, reason = _not_finite(value)
+                slot_values[position] = None
+                flagged.append((position, quality, reason))
+            elif not isfinite(result):
+                # A finite float64 near its maximum can overflow once scaled.
+                slot_values[position] = None
+                flagged.append((position, Quality.BAD, Reason.OUT_OF_RANGE))
+            else:
+                slot_values[position] = result
+
+    def _step(
+        self,
+        slot_values: list,
+        values: list[int],
+        now: float,
+        counters: CounterCheck,
+        flagged: list,
+    ) -> None:
+        """Decode the slots that need a Python step each: strings and counters."""
+        good = Quality.GOOD
+        states = counters.states
         for position, how, scale, offset, tag, counter in self.steps:
             value = slot_values[position]
             quality = good
@@ -263,19 +358,16 @@ class RequestDecoder:
 
             if counter and quality is good:
                 name = self.names[position]
-                decoded = counters.check(name, tag, Decoded(value))
-                value, quality, reason = decoded.value, decoded.quality, decoded.reason
+                state = states.get(name)
+                if state is not None and _counts_on(state, value, tag):
+                    state.good = value
+                else:
+                    decoded = counters.check(name, tag, Decoded(value))
+                    value, quality = decoded.value, decoded.quality
+                    reason = decoded.reason
             slot_values[position] = value
             if quality is not good:
                 flagged.append((position, quality, reason))
-
-        names = self.names
-        batch = list(map(Sample, names, repeat(now, len(names)), slot_values))
-        for position, quality, reason in flagged:
-            batch[position] = Sample(
-                names[position], now, slot_values[position], quality, reason
-            )
-        return batch
 
     def _decode_each(
         self, values: list[int], now: float, counters: CounterCheck
@@ -306,6 +398,38 @@ def _read_how(tag) -> int:
     if tag.type.startswith("float"):
         return FLOAT
     return INTEGER
+
+
+def _getter(positions) -> Callable[[list], tuple]:
+    """Return a function that picks ``positions`` from a list, always as a tuple."""
+    if len(positions) == 1:
+        single = positions[0]
+        return lambda values: (values[single],)
+    return itemgetter(*positions)
+
+
+def fsum_or_nan(values) -> float:
+    """Sum that is finite only when every value is: NaN or an infinity shows.
+
+    A sum that overflows is not finite either, and only sends the caller to the
+    value-by-value check.
+    """
+    try:
+        return sum(values, 0.0)
+    except OverflowError:
+        # An int too large for a float.
+        return math.nan
+
+
+def _counts_on(state: CounterState, value, tag) -> bool:
+    """True when ``value`` follows the last good count with nothing flagged."""
+    if state.flagged is not None or state.good is None:
+        return False
+    good = state.good
+    if value < good:
+        return False
+    factor = tag.max_counter_jump
+    return factor is None or good <= 0 or value <= good * factor
 
 
 def _not_finite(value: float) -> tuple[Quality, str]:
