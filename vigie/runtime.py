@@ -8,6 +8,7 @@ RuntimeView, whose methods are thread-safe.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sqlite3
 import time
@@ -299,6 +300,11 @@ class Runtime:
             )
             collector_tasks.append(task)
         log.info("Started %d collectors", len(collector_tasks))
+
+        # Config, request plans and decoders live as long as the process; frozen, the
+        # garbage collector stops walking them on every full collection, which cost
+        # about a fifth of the CPU when polling thousands of tags.
+        gc.freeze()
 
         alarm_stop = asyncio.Event()
         tick_task = asyncio.create_task(
