@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import multiprocessing
 import socket
 import sys
@@ -44,6 +43,7 @@ from collectors.modbus.planner import plan_requests  # noqa: E402
 from historian.buffered import BufferedWriter  # noqa: E402
 from vigie.config import Config, ModbusDevice  # noqa: E402
 from vigie.model import DeviceStatus  # noqa: E402
+from vigie.runtime import tune_garbage_collector  # noqa: E402
 
 REGISTERS = 1000
 WARM_UP_TIMEOUT_S = 10.0
@@ -258,9 +258,9 @@ async def measure(ports: list[int], duration_s: float) -> tuple[list[tuple], flo
     for layout in LAYOUTS:
         for count in (1, 10):
             config = build_config(ports[:count], layout)
-            # As vigie.runtime does once everything is built: long-lived objects
-            # leave the collector's reach, for the raw and the Vigie run alike.
-            gc.freeze()
+            # As the runtime does once everything is built, for the raw and the Vigie
+            # run alike.
+            tune_garbage_collector()
             tags = len(config.devices[0].tags)
             reads = len(planned_reads(config.devices[0]))
             raw, raw_cpu_s = await raw_rate(config, duration_s)

@@ -36,6 +36,24 @@ ALARM_TICK_S = 1.0
 OVERFLOW_HOLD_S = 60.0
 
 
+# Allocations between young-generation collections; Python's default is 700.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_garbage_collector() -> None:
+    """Set the garbage collector for a process that polls thousands of tags.
+
+    Every poll makes one Sample per tag, and they live until the historian's next
+    flush, so with Python's defaults collections took about a fifth of the CPU. A
+    higher young-generation threshold makes them rarer, and freezing what exists
+    after start (config, request plans, decoders) keeps full collections from
+    walking it again and again.
+    """
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+    gc.freeze()
+
+
 class StartError(VigieError):
     """A component could not start: a port in use, a folder that cannot be written."""
 
@@ -301,10 +319,7 @@ class Runtime:
             collector_tasks.append(task)
         log.info("Started %d collectors", len(collector_tasks))
 
-        # Config, request plans and decoders live as long as the process; frozen, the
-        # garbage collector stops walking them on every full collection, which cost
-        # about a fifth of the CPU when polling thousands of tags.
-        gc.freeze()
+        tune_garbage_collector()
 
         alarm_stop = asyncio.Event()
         tick_task = asyncio.create_task(
