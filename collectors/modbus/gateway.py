@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 
-from vigie.config import ModbusDevice
+from vigie.config import GATEWAY_KEYS, ModbusDevice
 
 from collectors.modbus.connection import (
     LinkError,
@@ -25,10 +25,9 @@ from collectors.modbus.framing import READ_FUNCTIONS, ReadReply
 
 log = logging.getLogger(__name__)
 
-# Settings that the first device of a gateway sets for every device on it.
-# NOTE: a later device with other values only gets a warning in the log; the
-# configuration check does not compare devices that share a host and port.
-GATEWAY_SETTINGS = ("framing", "max_requests_in_flight", "request_pause_ms")
+# Settings of the shared connection; the configuration check makes every device on
+# one host and port agree on them.
+GATEWAY_SETTINGS = GATEWAY_KEYS
 
 
 class Gateway:
