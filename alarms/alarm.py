@@ -20,10 +20,10 @@ from vigie.model import Value
 class Alarm:
     """A configured alarm and its current state.
 
-    ``tag`` and ``rule`` are None for a communication-loss or flood alarm.
-    ``state`` is always one of the four ISA-18.2 condition states: a hidden alarm
-    keeps tracking its condition there and ``shown_state`` says what the operator
-    sees. ``value`` is the tag value at the last state change and ``last_value``
+    ``tag`` and ``rule`` are None for a communication-loss, flood or system alarm.
+    ``state`` is always one of the four ISA-18.2 condition states, because a hidden
+    alarm keeps tracking its condition there. ``shown_state`` is the state shown to
+    the operator. ``value`` is the tag value at the last state change and ``last_value``
     the latest one evaluated. ``since`` is the time of the last change of the
     condition, which an acknowledge does not move. While an on or off delay runs,
     ``pending_since`` is the sample time at which the opposite condition started to

@@ -33,7 +33,7 @@ class AlarmEngine(OperatorActions, TimedEvaluations):
     """Evaluates every configured alarm and keeps its state in the journal.
 
     Sample-driven alarms run on sample timestamps, so their on/off delays do not
-    depend on when a batch arrives; ``tick(now)`` completes delays, stale-data
+    depend on when a batch arrives. ``tick(now)`` completes delays, stale-data
     timers, shelve expiry and scheduled rules on the engine clock. A BAD sample or
     a None value leaves a value alarm and its delay timer as they are: stale data
     is not a return to normal. UNCERTAIN samples are evaluated like GOOD ones.

@@ -1,8 +1,9 @@
 """Alarm-system performance computed from the journal, after EEMUA 191.
 
-Targets used (EEMUA 191, 3rd edition, as usually quoted): about one alarm per 10
-minutes per operator in steady state (144 a day); a flood is more than 10 new
-alarms in 10 minutes; a priority mix near 5 % high, 15 % medium, 80 % low. Vigie
+Targets used (EEMUA 191, 3rd edition, as secondary sources quote it, not checked
+against the standard itself): about one alarm per 10 minutes per operator in steady
+state (144 a day). A flood is more than 10 new alarms in 10 minutes. The priority mix
+is near 5 % high, 15 % medium, 80 % low. Vigie
 has four priorities, so critical alarms count in the high share of the mix and are
 also listed on their own.
 

@@ -231,7 +231,7 @@ async def vigie_rate(config: Config, duration_s: float) -> tuple[float, float, f
 
 
 async def memory_10k_tags(ports: list[int]) -> float:
-    """Peak MB that tracemalloc sees while 10,000 tags are built and polled once."""
+    """Peak MB that tracemalloc measures while 10,000 tags are built and polled once."""
     tracemalloc.start()
     config = build_config(ports, "uint16")
     stop = asyncio.Event()

@@ -25,7 +25,7 @@ from dashboard.trend_data import (
 FIRST_WAIT_S = 2.0
 # Seconds a CSV export waits for its query.
 EXPORT_WAIT_S = 30.0
-# Longest age, in seconds, of a bucketed trend before it is queried again.
+# Maximum age, in seconds, of a bucketed trend before it is queried again.
 BAND_MAX_AGE_S = 60.0
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from asyncua import Node, Server, ua
 
-from device_sims.points import PointSource, PointValue
+from device_sims.points import PointSource
 from vigie.config import OpcUaDevice
 
 log = logging.getLogger(__name__)

@@ -99,7 +99,9 @@ class Spool:
         self._conn = conn
         if self._count:
             logger.info(
-                "historian spool %s holds %d samples to replay", self.path, self._count
+                "historian spool %s contains %d samples to replay",
+                self.path,
+                self._count,
             )
 
     def close(self) -> None:

@@ -6,7 +6,6 @@ this module in ``pytest_plugins``. Selenium runs offline: it never downloads a d
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 

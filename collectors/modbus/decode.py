@@ -89,7 +89,7 @@ def unpack_bits(data: bytes, count: int) -> list[bool]:
 
     Bit n of the result is bit (n mod 8) of byte (n div 8), least significant bit
     first, and the result has exactly ``count`` values: the padding bits of the last
-    byte are dropped. Raises ValueError when ``data`` contains fewer than ``count`` bits.
+    byte are dropped. Raises ValueError when ``data`` has fewer than ``count`` bits.
     """
     if len(data) * 8 < count:
         raise ValueError(f"{count} bits need {(count + 7) // 8} bytes, got {len(data)}")
@@ -136,8 +136,8 @@ def decode_registers(tag, registers: list[int]) -> Decoded:
 
 
 # Buffer and struct prefix that read each byte order with one struct code. The
-# swapped buffer holds the reply's bytes with the two bytes of every register
-# swapped, so CDAB is little-endian in it and BADC big-endian.
+# swapped buffer is the reply's bytes with the two bytes of every register swapped,
+# so CDAB is little-endian in it and BADC big-endian.
 BYTE_ORDER_READING = {
     "ABCD": (False, ">"),
     "DCBA": (False, "<"),
@@ -145,17 +145,17 @@ BYTE_ORDER_READING = {
     "BADC": (True, ">"),
 }
 
-# How RequestDecoder reads each slot.
+# Decoding path of each slot in RequestDecoder.
 PLAIN, BIT, INTEGER, FLOAT, SCALED, GENERIC = range(6)
 
 
 class RequestDecoder:
     """Decodes every tag of one register read request, in the order of its slots.
 
-    Built once per request layout. The numeric tags are read from the reply bytes by
-    one precompiled ``struct.Struct`` per byte-order reading, the values of every
-    slot are gathered by index, and only the tags that need a check, a scale or a
-    bit take a Python step each. Values, qualities and reasons are exactly those of
+    Built once per request layout. One precompiled ``struct.Struct`` per byte-order
+    reading unpacks the numeric tags from the reply bytes, and the values of every
+    slot are gathered by index. Only the tags that need a check, a scale or a bit
+    take a Python step each. Values, qualities and reasons are exactly those of
     ``decode_registers`` followed by ``CounterCheck.check``.
     """
 

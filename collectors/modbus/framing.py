@@ -20,7 +20,7 @@ ILLEGAL_DATA_ADDRESS = 2
 DEVICE_BUSY = 6
 
 MBAP_HEADER = struct.Struct(">HHHB")
-# The MBAP length counts the unit id and the PDU, and a PDU holds at most 253 bytes.
+# The MBAP length counts the unit id and the PDU, and a PDU is at most 253 bytes.
 MAX_MBAP_LENGTH = 254
 
 

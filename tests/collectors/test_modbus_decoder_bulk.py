@@ -29,7 +29,7 @@ def double_words(value: float) -> list[int]:
     return list(struct.unpack(">4H", struct.pack(">d", value)))
 
 
-def test_one_nan_among_floats_is_the_only_bad_sample():
+def test_nan_marks_only_its_sample_bad():
     slots = [
         TagSlot(f"D.f{index}", make_tag(f"f{index}", {"type": "float32"}), index * 2)
         for index in range(4)
@@ -100,7 +100,7 @@ def test_bools_of_several_bits_in_shared_registers():
     ]
 
 
-def test_counter_with_jump_limit_flags_a_jump_then_goes_on():
+def test_counter_jump_flagged_then_resumes():
     """A counter limited to doubling: 100, 150, 400 (jump), 160 (the jump was a
     glitch), 170."""
     tag = make_tag("e", {"type": "uint16", "counter": True, "max_counter_jump": 2.0})

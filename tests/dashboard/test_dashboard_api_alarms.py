@@ -93,7 +93,7 @@ def test_report_counts_alarms(served, view):
     assert report["start"] == 946684800.0
     assert report["total"]["alarms"] == 2
     assert report["total"]["priority_mix"]["counts"]["high"] == 2
-    # "site" holds Vigie's own system alarms, such as an unreachable historian.
+    # "site" is the area of Vigie's own system alarms, such as an unreachable historian.
     assert sorted(report["areas"]) == ["PS1", "WTP1", "site"]
 
 

@@ -3,7 +3,7 @@
 from dashboard import ids
 from dashboard.alarm_actions import run_action
 from dashboard.alarm_list import render_alarm_list
-from dashboard.devices import render_device_tiles, render_historian
+from dashboard.devices import render_device_tiles
 from dashboard.layout import default_trend_tag, trend_options
 from dashboard.overview import render_tag_table
 

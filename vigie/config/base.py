@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
-# Longest device or tag name; full names appear in logs, SMS texts and InfluxDB tags.
+# Maximum length of a device or tag name. Full names appear in logs, SMS texts and
+# InfluxDB tags.
 MAX_NAME_LENGTH = 64
 
 Priority = Literal["critical", "high", "medium", "low"]

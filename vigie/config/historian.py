@@ -18,11 +18,11 @@ class InfluxConfig(Frozen):
     database: str = Field(default="vigie", min_length=1)
     measurement: str = Field(default="telemetry", min_length=1)
     username: str = ""
-    # Name of the environment variable that holds the password; never the password.
+    # Name of the environment variable that contains the password; never the password.
     password_env: str = ""
     org: str = ""
     bucket: str = ""
-    # Name of the environment variable that holds the v2 API token; never the token.
+    # Name of the environment variable that contains the v2 API token; never the token.
     token_env: str = ""
     timeout_s: float = Field(default=10.0, gt=0.0)
     # gzip level of write requests, 0 to 9; 0 sends them uncompressed, which is

@@ -36,7 +36,7 @@ class ModbusDevice(ModbusAddressing, DeviceBase):
     unit_id: int = Field(default=1, ge=0, le=255)
     # Largest gap, in registers, that a merged read request may span.
     max_gap: int = Field(default=0, ge=0, le=124)
-    # Largest read the device accepts; some meters answer only 40 registers.
+    # Largest read the device accepts; some meters accept only 40 registers.
     max_registers_per_read: int = Field(
         default=PROTOCOL_MAX_REGISTERS, ge=1, le=PROTOCOL_MAX_REGISTERS
     )
@@ -46,7 +46,7 @@ class ModbusDevice(ModbusAddressing, DeviceBase):
     # tcp: Modbus TCP (MBAP header). rtu_over_tcp: RTU frames with CRC, no MBAP, as
     # serial-to-Ethernet converters in transparent mode pass them.
     framing: Framing = "tcp"
-    # Requests sent again after a timeout while the device was answering.
+    # Requests sent again after a timeout while the device was replying.
     retries: int = Field(default=1, ge=0, le=10)
     # Requests sent again when the device replies "busy" (exception code 6).
     busy_retries: int = Field(default=3, ge=0, le=20)
@@ -57,11 +57,11 @@ class ModbusDevice(ModbusAddressing, DeviceBase):
     request_pause_ms: float = Field(default=0.0, ge=0.0, le=60000.0)
     # Close the connection after each poll, for devices that allow one master only.
     close_after_poll: bool = False
-    # Seconds after which registers that answered "illegal data address" are read
-    # again; a reconnect also reads them again.
+    # Seconds after which registers that got "illegal data address" are read again.
+    # A reconnect also reads them again.
     reprobe_interval_s: float = Field(default=600.0, gt=0.0)
     # Transaction id check of replies: strict (default), zero_ok (also accept id 0)
-    # or off (accept any id; the reply goes to the one request in flight).
+    # or off (accept any id, because the reply goes to the one request in flight).
     tid_check: TidCheck = "strict"
     # Accept a reply whose unit id differs from the request's.
     accept_any_unit_id: bool = False

@@ -59,7 +59,7 @@ class OpcUaDevice(DeviceBase):
     # publishing interval.
     sampling_interval_ms: float | None = Field(default=None, ge=0.0)
     # Publishing intervals without a change after which the server sends a
-    # keep-alive; None asks for one keep-alive every 5 s.
+    # keep-alive; None requests one keep-alive every 5 s.
     max_keepalive_count: int | None = Field(default=None, ge=1, le=100_000)
     # Publishing intervals without a Publish request after which the server deletes
     # the subscription; None is 10 keep-alive periods. A value below three times the
@@ -85,7 +85,7 @@ class OpcUaDevice(DeviceBase):
     # Server certificate file; empty fetches it from the server's endpoints.
     server_certificate_path: str = ""
     username: str = ""
-    # Name of the environment variable that holds the password; never the password.
+    # Name of the environment variable that contains the password; never the password.
     password_env: str = ""
     tags: tuple[OpcUaTag, ...] = Field(min_length=1)
 
