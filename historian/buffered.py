@@ -25,7 +25,8 @@ import asyncio
 import logging
 import operator
 import random
-from collections import Counter
+from collections import Counter, deque
+from itertools import groupby
 
 from historian.quarantine import Quarantine
 from historian.samples import device_of
@@ -84,6 +85,9 @@ class BufferedWriter:
         # NOTE: without a spool the buffer has no size limit, so a long outage of
         # the backend grows memory (an estimate: 100 bytes a sample).
         self._buffer: list[Sample] = []
+        # [device, sample count] of each run of buffered samples from one device, in
+        # buffer order, so that written samples are counted per batch, not per sample.
+        self._runs: deque[list] = deque()
         self._full = asyncio.Event()
         self._written = 0
         self._written_by_device: Counter[str] = Counter()
@@ -116,9 +120,33 @@ class BufferedWriter:
                 self._overflow_error = self._overflow_message()
 
     def submit(self, batch: Batch) -> None:
+        """Buffer a batch of one device's samples, as every batch on the bus is.
+
+        A batch whose first and last samples name different devices is counted
+        sample by sample.
+        """
+        if not batch:
+            return
         self._buffer.extend(batch)
+        device_of_tag = self._device_of_tag
+        device = device_of_tag[batch[0].tag]
+        if device_of_tag[batch[-1].tag] == device:
+            self._add_run(device, len(batch))
+        else:
+            # Not from one collector: counted sample by sample.
+            for device, samples in groupby(
+                map(device_of_tag.__getitem__, map(_tag_of, batch))
+            ):
+                self._add_run(device, sum(1 for _ in samples))
         if len(self._buffer) >= self.batch_size:
             self._full.set()
+
+    def _add_run(self, device: str, count: int) -> None:
+        runs = self._runs
+        if runs and runs[-1][0] == device:
+            runs[-1][1] += count
+        else:
+            runs.append([device, count])
 
     def stats(self) -> dict:
         spooled = len(self.spool) if self.spool is not None else 0
@@ -189,7 +217,7 @@ class BufferedWriter:
         """Write the buffer in chunks of batch_size. Return False after a failure."""
         while self._buffer:
             chunk = self._buffer[: self.batch_size]
-            if not await self._try_write(chunk):
+            if not await self._try_write(chunk, from_buffer=True):
                 return False
             # submit() only appends, so the chunk is still at the front.
             del self._buffer[: len(chunk)]
@@ -202,13 +230,17 @@ class BufferedWriter:
         if self.spool is None or not self._buffer:
             return
         moving = self._buffer
+        moving_runs = self._runs
         self._buffer = []
+        self._runs = deque()
         self._full.clear()
         try:
             dropped = await asyncio.to_thread(self.spool.append, moving)
         except Exception as err:
             # The samples go back in front of what arrived meanwhile.
             self._buffer[:0] = moving
+            moving_runs.extend(self._runs)
+            self._runs = moving_runs
             logger.error(
                 "cannot spool %d samples for %s, keeping them in memory: %s",
                 len(moving),
@@ -229,7 +261,8 @@ class BufferedWriter:
     def _overflow_message(self) -> str:
         return f"store-and-forward overflow: {self.spool.dropped} samples dropped"
 
-    async def _try_write(self, chunk: list[Sample]) -> bool:
+    async def _try_write(self, chunk: list[Sample], from_buffer: bool = False) -> bool:
+        """Write ``chunk``: the front of the buffer, or a chunk of the spool."""
         try:
             rejected = await self._write(chunk)
         except Exception as err:
@@ -244,14 +277,38 @@ class BufferedWriter:
             )
             self._failures_in_a_row = 0
             self._last_error = ""
-        await self._count_written(chunk, rejected)
+        if from_buffer:
+            by_device = self._take_runs(len(chunk))
+        else:
+            by_device = Counter(
+                map(self._device_of_tag.__getitem__, map(_tag_of, chunk))
+            )
+        await self._count_written(chunk, by_device, rejected)
         return True
 
+    def _take_runs(self, count: int) -> Counter[str]:
+        """Remove the runs of the first ``count`` buffered samples and count them by
+        device."""
+        by_device: Counter[str] = Counter()
+        runs = self._runs
+        while count > 0 and runs:
+            run = runs[0]
+            counted = min(run[1], count)
+            by_device[run[0]] += counted
+            count -= counted
+            if counted == run[1]:
+                runs.popleft()
+            else:
+                run[1] -= counted
+        return by_device
+
     async def _count_written(
-        self, chunk: list[Sample], rejected: list[tuple[Sample, str]]
+        self,
+        chunk: list[Sample],
+        by_device: Counter[str],
+        rejected: list[tuple[Sample, str]],
     ) -> None:
         device_of_tag = self._device_of_tag.__getitem__
-        by_device = Counter(map(device_of_tag, map(_tag_of, chunk)))
         by_device.subtract(device_of_tag(sample.tag) for sample, _message in rejected)
         self._written_by_device.update(+by_device)
         self._written += len(chunk) - len(rejected)

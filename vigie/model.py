@@ -53,7 +53,8 @@ class Sample:
 
 
 # A batch is the unit that travels through the bus: one Modbus request or one OPC UA
-# publish, never one queue operation per value.
+# publish, never one queue operation per value. It contains the samples of one device,
+# so consumers count it per device from its first sample.
 Batch = list[Sample]
 
 

@@ -147,6 +147,26 @@ async def test_sqlite_interval_flushes_partial_batch(tmp_path, wait_for):
     reader.close()
 
 
+async def test_written_counts_per_device_across_chunks(tmp_path):
+    # Chunks of 7 cut batches of one device at every position; the counts follow.
+    writer = SqliteWriter(tmp_path / "history.sqlite", 7, 3600)
+    sizes = [(0, 5), (1, 3), (2, 9), (0, 1), (1, 12), (2, 2), (0, 7)]
+    batches = [
+        [Sample(f"D{device}.t{index}", T0 + step, 1.0) for index in range(size)]
+        for step, (device, size) in enumerate(sizes)
+    ]
+    # A batch from more than one device is counted sample by sample.
+    batches.append(
+        [Sample("D1.mixed", T0 + 10, 1.0)] * 2 + [Sample("D2.mixed", T0 + 10, 1.0)]
+    )
+
+    await write_all(writer, batches)
+
+    stats = writer.stats()
+    assert stats["written"] == 42
+    assert stats["written_by_device"] == {"D0": 13, "D1": 17, "D2": 12}
+
+
 async def test_sqlite_stop_flushes_everything(tmp_path):
     path = tmp_path / "history.sqlite"
     writer = SqliteWriter(path, 400, 3600)
