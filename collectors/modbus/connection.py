@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
 from collections import deque
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # Transaction ids of timed-out requests remembered to recognise their late replies.
 LATE_TIDS_KEPT = 64
+# Margin within which a deadline counts as reached when the timeout timer runs.
+EARLY_S = 0.001
 
 
 class LinkError(Exception):
@@ -49,6 +52,8 @@ class Pending:
     tid_check: str
     accept_any_unit_id: bool
     future: asyncio.Future
+    # Event-loop time at which the request times out.
+    deadline: float
 
 
 class ModbusConnection(asyncio.Protocol):
@@ -71,6 +76,10 @@ class ModbusConnection(asyncio.Protocol):
         self.next_tid = 0
         self.late_replies = 0
         self.closed_reason = ""
+        # One timer for all requests in flight, due at the earliest deadline, instead
+        # of a timer created and cancelled for every request.
+        self.watchdog: asyncio.TimerHandle | None = None
+        self.watchdog_at = math.inf
 
     @property
     def is_open(self) -> bool:
@@ -92,6 +101,7 @@ class ModbusConnection(asyncio.Protocol):
             else f"connection to {self.name} closed by the device"
         )
         self.transport = None
+        self._disarm()
         self._fail_all(LinkError(reason))
 
     def data_received(self, data: bytes) -> None:
@@ -126,9 +136,18 @@ class ModbusConnection(asyncio.Protocol):
             raise LinkError(f"connection to {self.name} is closed")
 
         tid = self._next_tid()
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        deadline = loop.time() + timeout_s
         pending = Pending(
-            tid, unit_id, function, count, tid_check, accept_any_unit_id, future
+            tid,
+            unit_id,
+            function,
+            count,
+            tid_check,
+            accept_any_unit_id,
+            future,
+            deadline,
         )
         pdu = read_pdu(function, address, count)
         if self.framing == "rtu_over_tcp":
@@ -140,11 +159,11 @@ class ModbusConnection(asyncio.Protocol):
 
         self.pending[tid] = pending
         self.transport.write(frame)
-        timer = asyncio.get_running_loop().call_later(timeout_s, self._expire, tid)
+        if deadline < self.watchdog_at:
+            self._arm(loop, deadline)
         try:
             return await future
         finally:
-            timer.cancel()
             self.pending.pop(tid, None)
 
     def close(self, reason: str = "") -> None:
@@ -156,6 +175,32 @@ class ModbusConnection(asyncio.Protocol):
         # Id 0 is never sent, so that tid_check zero_ok cannot match a wrong request.
         self.next_tid = self.next_tid % 0xFFFF + 1
         return self.next_tid
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+        self.watchdog = loop.call_at(when, self._expire_due)
+        self.watchdog_at = when
+
+    def _disarm(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+        self.watchdog = None
+        self.watchdog_at = math.inf
+
+    def _expire_due(self) -> None:
+        """Time out every request whose deadline has come; re-arm for the next."""
+        self.watchdog = None
+        self.watchdog_at = math.inf
+        loop = asyncio.get_running_loop()
+        # The loop may run a timer up to its clock resolution early.
+        now = loop.time() + EARLY_S
+        due = [tid for tid, pending in self.pending.items() if pending.deadline <= now]
+        for tid in due:
+            self._expire(tid)
+        waiting = [p.deadline for p in self.pending.values() if not p.future.done()]
+        if waiting:
+            self._arm(loop, min(waiting))
 
     def _expire(self, tid: int) -> None:
         pending = self.pending.pop(tid, None)

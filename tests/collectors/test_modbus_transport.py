@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 
+import pytest
 from modbus_fake import (
     FakeModbusServer,
     exception_reply,
@@ -21,6 +23,7 @@ from modbus_server import (
 )
 
 from collectors.modbus.collector import ModbusCollector
+from collectors.modbus.connection import RequestTimeout, open_connection
 from vigie.model import ConnectionState, Quality
 
 VALUE_TAG = [{"name": "value", "address": 0, "type": "uint32"}]
@@ -412,3 +415,38 @@ async def test_busy_device_is_retried():
     assert reached
     assert recorder.batches[0][0].value == 11
     assert len(fake.requests) >= 3
+
+
+async def test_each_request_times_out_at_its_own_deadline():
+    # Two unit ids on one connection with different timeouts: the short request sent
+    # after the long one still times out first, and an answered request in between
+    # is not disturbed.
+    def respond(request):
+        if request.unit_id == 3:
+            return [(0, reply(request, [0, 9]))]
+        return None
+
+    fake = FakeModbusServer(respond)
+    port = await fake.start()
+    try:
+        connection = await open_connection("127.0.0.1", port, "tcp", 5.0)
+        long_read = asyncio.ensure_future(connection.read(1, 3, 0, 2, 3.0))
+        await asyncio.sleep(0.05)
+        short_read = asyncio.ensure_future(connection.read(2, 3, 0, 2, 0.2))
+        answered = await connection.read(3, 3, 0, 2, 5.0)
+
+        with pytest.raises(RequestTimeout, match="unit id 2"):
+            await short_read
+        long_pending_when_short_expired = not long_read.done()
+        with pytest.raises(RequestTimeout, match="unit id 1"):
+            await long_read
+        # With nothing else in flight, the timer is armed again for a new request.
+        with pytest.raises(RequestTimeout, match="unit id 2"):
+            await asyncio.wait_for(connection.read(2, 3, 0, 2, 0.1), 5.0)
+    finally:
+        connection.close()
+        await fake.stop()
+
+    assert answered.values == [0, 9]
+    assert long_pending_when_short_expired
+    assert connection.pending == {}
