@@ -132,6 +132,29 @@ class ModbusConnection(asyncio.Protocol):
         when the connection is closed, and FrameError for a reply that cannot be
         decoded or comes from another unit id.
         """
+        pending = self.send_read(
+            unit_id, function, address, count, timeout_s, tid_check, accept_any_unit_id
+        )
+        try:
+            return await pending.future
+        finally:
+            self.forget(pending)
+
+    def send_read(
+        self,
+        unit_id: int,
+        function: int,
+        address: int,
+        count: int,
+        timeout_s: float,
+        tid_check: str = "strict",
+        accept_any_unit_id: bool = False,
+    ) -> Pending:
+        """Send one read now and return it in flight. Its future gets the reply.
+
+        The future fails as ``read`` does. The caller awaits it and then passes the
+        request to ``forget``, also when it gives up waiting.
+        """
         if not self.is_open:
             raise LinkError(f"connection to {self.name} is closed")
 
@@ -161,10 +184,19 @@ class ModbusConnection(asyncio.Protocol):
         self.transport.write(frame)
         if deadline < self.watchdog_at:
             self._arm(loop, deadline)
-        try:
-            return await future
-        finally:
-            self.pending.pop(tid, None)
+        return pending
+
+    def forget(self, pending: Pending) -> None:
+        """Stop waiting for ``pending``: a reply that comes later is discarded."""
+        if not pending.future.done():
+            pending.future.cancel()
+        if self.pending.get(pending.tid) is not pending:
+            return
+
+        del self.pending[pending.tid]
+        if pending.future.cancelled():
+            # Its reply may still come, and is then discarded as late.
+            self.late_tids.append(pending.tid)
 
     def close(self, reason: str = "") -> None:
         if self.transport is not None:
@@ -189,7 +221,7 @@ class ModbusConnection(asyncio.Protocol):
         self.watchdog_at = math.inf
 
     def _expire_due(self) -> None:
-        """Time out every request whose deadline has come; re-arm for the next."""
+        """Time out every request whose deadline has come, and re-arm for the next."""
         self.watchdog = None
         self.watchdog_at = math.inf
         loop = asyncio.get_running_loop()

@@ -419,7 +419,7 @@ async def test_busy_device_is_retried():
 
 async def test_each_request_times_out_at_its_own_deadline():
     # Two unit ids on one connection with different timeouts: the short request sent
-    # after the long one still times out first, and an answered request in between
+    # after the long one still times out first, and a request replied to in between
     # is not disturbed.
     def respond(request):
         if request.unit_id == 3:
@@ -450,3 +450,30 @@ async def test_each_request_times_out_at_its_own_deadline():
     assert answered.values == [0, 9]
     assert long_pending_when_short_expired
     assert connection.pending == {}
+
+
+async def test_reply_to_cancelled_read_discarded_as_late(caplog):
+    # The reply to a read given up before it came must not fail the read after it.
+    caplog.set_level(logging.INFO, logger="collectors.modbus.connection")
+
+    def respond(request):
+        if request.address == 100:
+            return [(0.3, reply(request, [0, 1]))]
+        return [(0, reply(request, [0, 2]))]
+
+    fake = FakeModbusServer(respond)
+    port = await fake.start()
+    try:
+        connection = await open_connection("127.0.0.1", port, "tcp", 5.0)
+        given_up = asyncio.ensure_future(connection.read(1, 3, 100, 2, 5.0))
+        await asyncio.sleep(0.05)
+        given_up.cancel()
+        await asyncio.gather(given_up, return_exceptions=True)
+        answer = await connection.read(1, 3, 200, 2, 5.0)
+    finally:
+        connection.close()
+        await fake.stop()
+
+    assert answer.values == [0, 2]
+    assert connection.late_replies == 1
+    assert any("discarded a late reply" in r.message for r in caplog.records)
