@@ -26,7 +26,12 @@ from collectors.modbus.framing import (
     FrameError,
     ReadReply,
 )
-from collectors.modbus.gateway import Gateway, acquire_gateway, release_gateway
+from collectors.modbus.gateway import (
+    Gateway,
+    SentRead,
+    acquire_gateway,
+    release_gateway,
+)
 from collectors.modbus.learned_plan import LearnedPlan
 from collectors.modbus.planner import ReadRequest, log_plan, split_request
 
@@ -135,11 +140,11 @@ class ModbusCollector:
         last_timeout: tuple[RequestTimeout, ReadRequest] | None = None
         answered = False
         requests = list(self.plan.requests)
-        reading: asyncio.Future | None = None
+        reading: Reading | None = None
         try:
             for index, request in enumerate(requests):
                 if reading is None:
-                    reading = asyncio.ensure_future(self._read_learning(request))
+                    reading = await self._start_read(request, overlap=False)
                 try:
                     outcomes = await reading
                 except RequestTimeout as err:
@@ -167,7 +172,7 @@ class ModbusCollector:
                 if self.status.state is not ConnectionState.CONNECTED:
                     self.comm_loss.restore(now)
                 if index + 1 < len(requests):
-                    reading = await self._start_read(requests[index + 1])
+                    reading = await self._start_read(requests[index + 1], overlap=True)
                 for part, outcome in outcomes:
                     batch = self._samples(part, outcome, now)
                     self.publish(batch)
@@ -188,8 +193,19 @@ class ModbusCollector:
         self.backoff.reset()
         return True
 
-    async def _start_read(self, request: ReadRequest) -> asyncio.Future:
-        """Start reading ``request`` in a task and let it send the request."""
+    async def _start_read(self, request: ReadRequest, overlap: bool) -> Reading:
+        """Send ``request`` and return the reading to await for its outcomes.
+
+        The request goes out at once when the gateway has a free slot on an open
+        connection. Otherwise, with ``overlap``, a task takes the slot and sends the
+        request while the caller decodes the reply before it.
+        """
+        sent = self.gateway.send(self.device, request)
+        if sent is not None:
+            return SentReading(self._read_learning(request, sent), sent)
+        if not overlap:
+            return SentReading(self._read_learning(request), None)
+
         reading = asyncio.ensure_future(self._read_learning(request))
         # One pass of the event loop runs the task up to its wait for the reply.
         await asyncio.sleep(0)
@@ -202,10 +218,13 @@ class ModbusCollector:
         return False
 
     async def _read_learning(
-        self, request: ReadRequest
+        self, request: ReadRequest, sent: SentRead | None = None
     ) -> list[tuple[ReadRequest, Outcome]]:
-        """Read ``request``, and isolate the registers of an illegal data address."""
-        outcome = await self._exchange(request)
+        """Read ``request``, and isolate the registers of an illegal data address.
+
+        ``sent`` is the request's first attempt when it is already on the wire.
+        """
+        outcome = await self._exchange(request, sent)
         if not _is_illegal_address(outcome):
             return [(request, outcome)]
 
@@ -228,8 +247,13 @@ class ModbusCollector:
                 outcomes.append((half, outcome))
         return outcomes
 
-    async def _exchange(self, request: ReadRequest) -> Outcome:
-        """Send one read with its retries. Raises LinkError when they all fail."""
+    async def _exchange(
+        self, request: ReadRequest, sent: SentRead | None = None
+    ) -> Outcome:
+        """Send one read with its retries. Raises LinkError when they all fail.
+
+        ``sent`` is the first attempt when it is already on the wire.
+        """
         # A device already lost gets one attempt, so a dead unit behind a gateway
         # stretches the others' cycle by one timeout only.
         timeouts_left = self.device.retries if self.status.connected else 0
@@ -237,7 +261,11 @@ class ModbusCollector:
         busy_left = self.device.busy_retries
         while True:
             try:
-                reply = await self.gateway.read(self.device, request)
+                if sent is not None:
+                    first, sent = sent, None
+                    reply = await self.gateway.wait(self.device, first)
+                else:
+                    reply = await self.gateway.read(self.device, request)
             except RequestTimeout as err:
                 if timeouts_left == 0:
                     raise RequestTimeout(f"{err} ({self.device.timeout_s} s)") from None
@@ -313,8 +341,35 @@ class ModbusCollector:
         ]
 
 
-def _discard(reading: asyncio.Future) -> None:
+class SentReading:
+    """Outcomes of a read whose first attempt is on the wire: awaited like a task,
+    with no task created for it."""
+
+    __slots__ = ("coroutine", "sent")
+
+    def __init__(self, coroutine, sent: SentRead | None) -> None:
+        self.coroutine = coroutine
+        self.sent = sent
+
+    def __await__(self):
+        return self.coroutine.__await__()
+
+    def discard(self) -> None:
+        # Closing a coroutine that never ran does not release its request.
+        self.coroutine.close()
+        if self.sent is not None:
+            self.sent.release()
+
+
+# Awaitable outcomes of one request in a poll.
+Reading = SentReading | asyncio.Future
+
+
+def _discard(reading: Reading) -> None:
     """Cancel a read that the poll no longer needs, or collect its exception."""
+    if isinstance(reading, SentReading):
+        reading.discard()
+        return
     if not reading.done():
         reading.cancel()
     elif not reading.cancelled():

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 
 from vigie.config import GATEWAY_KEYS, ModbusDevice
 
 from collectors.modbus.connection import (
     LinkError,
     ModbusConnection,
+    Pending,
     RequestTimeout,
     open_connection,
 )
@@ -28,6 +30,73 @@ log = logging.getLogger(__name__)
 # Settings of the shared connection; the configuration check makes every device on
 # one host and port agree on them.
 GATEWAY_SETTINGS = GATEWAY_KEYS
+
+
+class RequestSlots:
+    """Limit on the requests in flight on one connection, granted in request order.
+
+    Written here because asyncio.Semaphore has no way to take a slot without
+    awaiting, and a read sent from synchronous code needs one.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.free = limit
+        self.waiters: deque[asyncio.Future] = deque()
+
+    def try_take(self) -> bool:
+        """Take a slot if one is free and no other request waits for one."""
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        if self.try_take():
+            return
+
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            # give() hands its slot over by setting the result.
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.give()
+            elif waiter in self.waiters:
+                self.waiters.remove(waiter)
+            raise
+
+    def give(self) -> None:
+        """Return a slot to the first request still waiting, or to the free count."""
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
+
+
+class SentRead:
+    """A read sent by ``Gateway.send`` and not yet released."""
+
+    __slots__ = ("gateway", "connection", "pending", "released")
+
+    def __init__(
+        self, gateway: Gateway, connection: ModbusConnection, pending: Pending
+    ) -> None:
+        self.gateway = gateway
+        self.connection = connection
+        self.pending = pending
+        self.released = False
+
+    def release(self) -> None:
+        """Stop waiting for the reply and free the request slot, once only."""
+        if self.released:
+            return
+        self.released = True
+        self.connection.forget(self.pending)
+        self.gateway.active -= 1
+        self.gateway.slots.give()
 
 
 class Gateway:
@@ -44,7 +113,7 @@ class Gateway:
         self.settings = {key: getattr(device, key) for key in GATEWAY_SETTINGS}
         self.clock = clock
 
-        self.slots = asyncio.Semaphore(self.max_in_flight)
+        self.slots = RequestSlots(self.max_in_flight)
         self.connect_lock = asyncio.Lock()
         self.connection: ModbusConnection | None = None
         self.last_failure: tuple[float, LinkError] | None = None
@@ -61,38 +130,70 @@ class Gateway:
 
         Raises LinkError (RequestTimeout when the unit id is silent) or FrameError.
         """
-        async with self.slots:
-            self.active += 1
-            self.max_active = max(self.max_active, self.active)
+        await self.slots.take()
+        self._count_started()
+        try:
+            return await self._read(device, request)
+        finally:
+            self.active -= 1
             try:
-                return await self._read(device, request)
-            finally:
-                self.active -= 1
                 if self.pause_s > 0:
                     await asyncio.sleep(self.pause_s)
+            finally:
+                self.slots.give()
+
+    def send(self, device: ModbusDevice, request) -> SentRead | None:
+        """Send one read now, without waiting, and return it in flight.
+
+        Returns None and sends nothing when the connection is closed, every request
+        slot is taken or a pause between requests is set, so the caller uses
+        ``read`` instead. The caller passes the result to ``wait`` or releases it.
+        """
+        connection = self.connection
+        if self.pause_s > 0 or connection is None or not connection.is_open:
+            return None
+        if not self.slots.try_take():
+            return None
+
+        try:
+            pending = connection.send_read(*_read_arguments(device, request))
+        except BaseException:
+            self.slots.give()
+            raise
+        self._count_started()
+        return SentRead(self, connection, pending)
+
+    async def wait(self, device: ModbusDevice, sent: SentRead) -> ReadReply:
+        """Wait for the reply to a read from ``send``, raising as ``read`` does."""
+        try:
+            return await sent.pending.future
+        except RequestTimeout:
+            self._on_timeout(device, sent.connection)
+            raise
+        finally:
+            sent.release()
+
+    def _count_started(self) -> None:
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
 
     async def _read(self, device: ModbusDevice, request) -> ReadReply:
         connection = await self._open()
         try:
-            return await connection.read(
-                device.unit_id,
-                READ_FUNCTIONS[request.kind],
-                request.address,
-                request.count,
-                device.timeout_s,
-                device.tid_check,
-                device.accept_any_unit_id,
-            )
+            return await connection.read(*_read_arguments(device, request))
         except RequestTimeout:
-            if self.framing == "tcp" and device.tid_check != "strict":
-                # Without transaction ids a late reply would pass for the next answer.
-                reason = (
-                    f"unit id {device.unit_id} timed out with tid_check"
-                    f" {device.tid_check}; connection closed to drop any late reply"
-                )
-                log.warning("gateway %s: %s", self.name, reason)
-                connection.close(reason)
+            self._on_timeout(device, connection)
             raise
+
+    def _on_timeout(self, device: ModbusDevice, connection: ModbusConnection) -> None:
+        if self.framing == "tcp" and device.tid_check != "strict":
+            # Without transaction ids a late reply would pass for the next answer.
+            reason = (
+                f"unit id {device.unit_id} timed out with tid_check"
+                f" {device.tid_check}; connection closed to drop any late reply"
+            )
+            log.warning("gateway %s: %s", self.name, reason)
+            connection.close(reason)
 
     def report_silent(self, device: ModbusDevice) -> None:
         """Note that ``device`` stopped answering; close when no device answers."""
@@ -151,6 +252,19 @@ class Gateway:
             self.connection.close(f"gateway {self.name} closed")
             self.connection = None
             log.info("gateway %s: connection closed", self.name)
+
+
+def _read_arguments(device: ModbusDevice, request) -> tuple:
+    """Arguments of ModbusConnection.read and send_read for ``request``."""
+    return (
+        device.unit_id,
+        READ_FUNCTIONS[request.kind],
+        request.address,
+        request.count,
+        device.timeout_s,
+        device.tid_check,
+        device.accept_any_unit_id,
+    )
 
 
 # Gateways of each event loop, by host and port.

@@ -18,6 +18,7 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from collectors.modbus.collector import ModbusCollector
+from collectors.modbus.gateway import RequestSlots
 from vigie.model import ConnectionState, DeviceStatus, Quality
 
 TEN_REGISTERS = [{"name": f"r{i}", "address": i, "type": "uint16"} for i in range(10)]
@@ -256,3 +257,84 @@ async def test_long_outage_reconnect_never_stops():
     assert attempts_while_down >= 6
     assert open_after == 1
     assert recorder.latest()["DEV.r2"].value == 2
+
+
+TWO_BLOCKS = [
+    {"name": "low", "address": 0, "type": "uint16"},
+    {"name": "high", "address": 500, "type": "uint16"},
+]
+
+
+async def test_gateway_in_flight_limit_holds_with_overlapped_reads():
+    # Three units of two requests each, replies held 20 ms: the overlapped reads
+    # fill both slots of the gateway and never take a third.
+    def respond(request):
+        value = request.unit_id * 1000 + request.address
+        return [(0.02, reply(request, [value]))]
+
+    fake = FakeModbusServer(respond)
+    port = await fake.start()
+    collectors = []
+    for unit in (1, 2, 3):
+        device = make_device(
+            port,
+            TWO_BLOCKS,
+            name=f"U{unit}",
+            unit_id=unit,
+            max_requests_in_flight=2,
+            poll_interval_s=0.01,
+        )
+        status = DeviceStatus(name=f"U{unit}", protocol="modbus_tcp")
+        collectors.append(ModbusCollector(device, Recorder(), status))
+    running = [RunningCollector(c) for c in collectors]
+    try:
+        for run in running:
+            await run.__aenter__()
+        assert await wait_until(lambda: all(c.status.polls >= 5 for c in collectors))
+        gateway = collectors[0].gateway
+    finally:
+        for run in running:
+            await run.__aexit__(None, None, None)
+        await fake.stop()
+
+    assert gateway.max_active == 2
+    assert gateway.slots.free == 2
+    for collector in collectors:
+        unit = collector.device.unit_id
+        latest = collector.publish.latest()
+        assert latest[f"U{unit}.low"].value == unit * 1000
+        assert latest[f"U{unit}.high"].value == unit * 1000 + 500
+
+
+async def test_request_slots_skip_cancelled_waiter():
+    slots = RequestSlots(1)
+    assert slots.try_take()
+    cancelled = asyncio.ensure_future(slots.take())
+    waiting = asyncio.ensure_future(slots.take())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.sleep(0)
+
+    slots.give()
+    await asyncio.wait_for(waiting, 5)
+
+    assert cancelled.cancelled()
+    assert not slots.try_take()
+    slots.give()
+    assert slots.free == 1
+
+
+async def test_request_slots_return_slot_of_late_cancel():
+    # The slot is handed over, and the waiter is cancelled before it resumes.
+    slots = RequestSlots(1)
+    assert slots.try_take()
+    waiter = asyncio.ensure_future(slots.take())
+    await asyncio.sleep(0)
+
+    slots.give()
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+
+    assert waiter.cancelled()
+    assert slots.free == 1
+    assert slots.try_take()
