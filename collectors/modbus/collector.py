@@ -19,7 +19,7 @@ from collectors.base import (
     wait_or_stop,
 )
 from collectors.modbus.connection import LinkError, RequestTimeout
-from collectors.modbus.decode import CounterCheck, RequestDecoder
+from collectors.modbus.counters import CounterCheck
 from collectors.modbus.framing import (
     DEVICE_BUSY,
     ILLEGAL_DATA_ADDRESS,
@@ -34,6 +34,7 @@ from collectors.modbus.gateway import (
 )
 from collectors.modbus.learned_plan import LearnedPlan
 from collectors.modbus.planner import ReadRequest, log_plan, split_request
+from collectors.modbus.request_decoder import RequestDecoder
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from collectors.modbus.decode import CounterCheck, Decoded, decode_registers
+from collectors.modbus.counters import CounterCheck
+from collectors.modbus.decode import Decoded, decode_registers
 from vigie.config import ModbusTag
 from vigie.model import Quality
 

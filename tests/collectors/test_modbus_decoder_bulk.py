@@ -11,7 +11,8 @@ import struct
 from vigie.config import ModbusTag
 from vigie.model import Quality, Reason, Sample
 
-from collectors.modbus.decode import CounterCheck, RequestDecoder
+from collectors.modbus.counters import CounterCheck
+from collectors.modbus.request_decoder import RequestDecoder
 from collectors.modbus.planner import TagSlot
 
 NOW = 1_717_200_000.5

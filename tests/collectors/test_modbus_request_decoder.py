@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from vigie.config import ModbusTag
 from vigie.model import Quality, Reason, Sample
 
-from collectors.modbus.decode import CounterCheck, RequestDecoder, decode_registers
+from collectors.modbus.counters import CounterCheck
+from collectors.modbus.decode import decode_registers
+from collectors.modbus.request_decoder import RequestDecoder
 from collectors.modbus.planner import TagSlot
 
 NUMERIC_TYPES = (
