@@ -4,21 +4,24 @@ A device that sends 3 and then 3.5 for the same tag must not change the type of 
 stored field, so the kind is fixed by the configuration:
 
 - ``integer``: a Modbus integer type with scale 1 and offset 0, such as an energy
-  counter; stored exactly as an integer.
-- ``boolean``: a Modbus bool; stored as 1.0 or 0.0 and read back as False or True.
-- ``string``: a Modbus string; stored in the text field.
-- ``float``: every other number.
+  counter, or an OPC UA tag of type int; stored exactly as an integer in InfluxDB.
+  NOTE: SQLite stores every number as REAL, so there an integer beyond 2**53 loses
+  its lowest digits.
+- ``boolean``: a Modbus bool or an OPC UA tag of type bool; stored as 1.0 or 0.0 and
+  read back as False or True.
+- ``string``: a Modbus string or an OPC UA tag of type string; stored in the text
+  field.
+- ``float``: every other number, and OPC UA tags of type float.
 
-NOTE: OPC UA tags declare no data type in the configuration, so they have no kind:
-their numbers and bools are stored as floats and their strings as text, and bools
-read back as 1.0 or 0.0.
+An OPC UA tag without a type has no kind: its numbers and bools are stored as
+floats and its strings as text, so its bools read back as 1.0 or 0.0.
 """
 
 from __future__ import annotations
 
 import math
 
-from vigie.config import Config, ModbusTag
+from vigie.config import Config, ModbusTag, OpcUaTag
 from vigie.model import Value
 
 FLOAT = "float"
@@ -28,6 +31,8 @@ STRING = "string"
 KINDS = (FLOAT, INTEGER, BOOLEAN, STRING)
 
 INTEGER_TYPES = ("int16", "uint16", "int32", "uint32", "int64", "uint64")
+# Storage kind of each declared OPC UA tag type.
+OPCUA_KINDS = {"float": FLOAT, "int": INTEGER, "bool": BOOLEAN, "string": STRING}
 
 
 class StorageTypeError(ValueError):
@@ -41,6 +46,8 @@ def tag_kinds(config: Config) -> dict[str, str]:
         for tag in device.tags:
             if isinstance(tag, ModbusTag):
                 kinds[f"{device.name}.{tag.name}"] = kind_of_modbus_tag(tag)
+            elif isinstance(tag, OpcUaTag) and tag.type is not None:
+                kinds[f"{device.name}.{tag.name}"] = OPCUA_KINDS[tag.type]
     return kinds
 
 

@@ -108,12 +108,29 @@ async def _browse(client, node, path, depth, namespaces, found, skip_standard):
         await _browse(client, child, child_path, depth - 1, namespaces, found, False)
 
 
+# Tag type of each OPC UA built-in data type that has one; other types get none.
+TAG_TYPES = {
+    "Boolean": "bool",
+    **dict.fromkeys(
+        ("SByte", "Byte", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64"),
+        "int",
+    ),
+    "Float": "float",
+    "Double": "float",
+    "String": "string",
+    "LocalizedText": "string",
+}
+
+
 def yaml_entries(variables: list[FoundVariable]) -> list[str]:
     """Format one config.yaml tag entry per variable, with its data type as comment."""
     lines = []
     for variable in variables:
         lines.append(f"      ## {'/'.join(variable.path)} ({variable.data_type})")
         entry = f'      - {{name: {tag_name(variable.path)}, node: "{variable.node}"'
+        tag_type = TAG_TYPES.get(variable.data_type)
+        if tag_type is not None:
+            entry += f", type: {tag_type}"
         if variable.unit:
             entry += f", unit: {variable.unit}"
         lines.append(entry + "}")

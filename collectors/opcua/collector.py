@@ -40,6 +40,12 @@ class OpcUaCollector:
         self.backoff = Backoff(device.reconnect_min_s, device.reconnect_max_s)
         self.full_names = [f"{device.name}.{tag.name}" for tag in device.tags]
         self.nodes = NodeTable(device.name, device.tags, self.full_names)
+        # Declared data type of each tag that has one, by full tag name.
+        self.declared_types = {
+            name: tag.type
+            for name, tag in zip(self.full_names, device.tags)
+            if tag.type is not None
+        }
         self.client: Client | None = None
         self.reader: SubscriptionReader | PollingReader | None = None
         # Counters and flags shown with the device status: clock_skew, keepalives,
@@ -206,7 +212,13 @@ class OpcUaCollector:
     def make_sample(
         self, tag: str, data_value: ua.DataValue, received_ts: float
     ) -> Sample:
-        sample, stamp = convert(tag, data_value, received_ts, self.device.timestamp)
+        sample, stamp = convert(
+            tag,
+            data_value,
+            received_ts,
+            self.device.timestamp,
+            self.declared_types.get(tag),
+        )
         if stamp.clock_skew:
             self._report_clock_skew(tag, data_value)
         return sample

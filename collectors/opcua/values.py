@@ -15,6 +15,10 @@ class UnsupportedValue(TypeError):
     """A value of a type that a Vigie sample cannot carry, such as an array."""
 
 
+class TypeMismatch(TypeError):
+    """A value that does not fit the data type its tag declares."""
+
+
 def severity(code: int) -> Quality:
     """Return the quality of a status code from its two top bits (OPC UA Part 4).
 
@@ -30,15 +34,20 @@ def severity(code: int) -> Quality:
 
 
 def convert(
-    tag: str, data_value: ua.DataValue, received_ts: float, prefer: str = "source"
+    tag: str,
+    data_value: ua.DataValue,
+    received_ts: float,
+    prefer: str = "source",
+    declared: str | None = None,
 ) -> tuple[Sample, Stamp]:
     """Build the sample of one data value, and return the timestamp chosen for it.
 
     A Bad status gives value None because the value of a Bad data value has no
     meaning, and the previous value is never repeated in its place. An Uncertain
     status keeps the value. Either keeps the status code's name in the reason, for
-    example ``server_status:BadSensorFailure``. A value that a sample cannot carry
-    gives BAD with reason ``config_error:unsupported value type <type>``.
+    example ``server_status:BadSensorFailure``. A value that a sample cannot carry,
+    or that does not fit the ``declared`` type of the tag, gives BAD with reason
+    ``config_error:`` and the cause.
     """
     stamp = choose_timestamp(
         data_value.SourceTimestamp, data_value.ServerTimestamp, received_ts, prefer
@@ -52,7 +61,9 @@ def convert(
     raw = data_value.Value.Value if data_value.Value is not None else None
     try:
         value = plain_value(raw)
-    except UnsupportedValue as err:
+        if declared is not None and value is not None:
+            value = declared_value(value, declared)
+    except (UnsupportedValue, TypeMismatch) as err:
         reason = f"{Reason.CONFIG_ERROR}:{err}"
         return Sample(tag, stamp.ts, None, Quality.BAD, reason), stamp
 
@@ -63,13 +74,46 @@ def convert(
 
 
 def to_sample(
-    tag: str, data_value: ua.DataValue, received_ts: float, prefer: str = "source"
+    tag: str,
+    data_value: ua.DataValue,
+    received_ts: float,
+    prefer: str = "source",
+    declared: str | None = None,
 ) -> Sample:
-    return convert(tag, data_value, received_ts, prefer)[0]
+    return convert(tag, data_value, received_ts, prefer, declared)[0]
 
 
 def server_status_reason(status: ua.StatusCode) -> str:
     return f"{Reason.SERVER_STATUS}:{status.name}"
+
+
+def declared_value(value, declared: str) -> float | int | bool | str:
+    """Return a plain value as the tag's declared type: float, int, bool or string.
+
+    A float tag takes any number, an int tag a whole number (3.0 gives 3), and bool
+    and string tags only their own type. Raises TypeMismatch for anything else.
+    """
+    if declared == "float" and _is_number(value):
+        return float(value)
+    if declared == "int" and _is_number(value):
+        if isinstance(value, int):
+            return value
+        if value.is_integer():
+            return int(value)
+    if declared == "bool" and isinstance(value, bool):
+        return value
+    if declared == "string" and isinstance(value, str):
+        return value
+    # The reason names no value, so that it stays the same while values change.
+    raise TypeMismatch(
+        f"type mismatch: the node sends {type(value).__name__}, the tag declares"
+        f" {declared}"
+    )
+
+
+def _is_number(value) -> bool:
+    # bool is a subclass of int, and a bool is not a number here.
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def plain_value(raw) -> float | int | bool | str | None:

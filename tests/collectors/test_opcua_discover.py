@@ -64,15 +64,15 @@ def test_discover_prints_tag_entries(wtp1_endpoint, capsys):
     assert lines[2:6] == [
         "      ## Quality/Turbidity (Double)",
         f'      - {{name: quality_turbidity, node: "{NSU}Quality/Turbidity",'
-        " unit: NTU}",
+        " type: float, unit: NTU}",
         "      ## Quality/ChlorineResidual (Double)",
         "      - {name: quality_chlorine_residual,"
-        f' node: "{NSU}Quality/ChlorineResidual", unit: mg/L}}',
+        f' node: "{NSU}Quality/ChlorineResidual", type: float, unit: mg/L}}',
     ]
     assert lines[-2:] == [
         "      ## Filters/Filter2/Backwash (Boolean)",
         "      - {name: filters_filter2_backwash,"
-        f' node: "{NSU}Filters/Filter2/Backwash"}}',
+        f' node: "{NSU}Filters/Filter2/Backwash", type: bool}}',
     ]
 
 
@@ -80,9 +80,9 @@ def test_discover_output_is_valid_config(wtp1_endpoint, capsys):
     run_discover("opcua", wtp1_endpoint, "--root", f"{NSU}Filters")
     output = capsys.readouterr().out
 
-    tags = yaml.safe_load(output)["tags"]
-    names = [OpcUaTag.model_validate(tag).name for tag in tags]
-    assert names == ["filter1_backwash", "filter2_backwash"]
+    tags = [OpcUaTag.model_validate(tag) for tag in yaml.safe_load(output)["tags"]]
+    assert [tag.name for tag in tags] == ["filter1_backwash", "filter2_backwash"]
+    assert [tag.type for tag in tags] == ["bool", "bool"]
 
 
 def test_discover_depth_limits_browse(wtp1_endpoint, capsys):

@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from historian import make_reader, make_writer
 from historian.sqlite_store import SqliteReader, SqliteWriter
+from vigie.config import Config
 from vigie.model import Quality, Sample
 
 T0 = 1733320000.0
@@ -263,3 +264,43 @@ async def test_sqlite_writer_keeps_running_loop_free(tmp_path):
     assert writer.stats()["written"] == 50_000
     assert ticks > 1
     await writer.close()
+
+
+async def test_opcua_declared_types_read_back(tmp_path):
+    config = Config.model_validate(
+        {
+            "data_dir": str(tmp_path / "data"),
+            "devices": [
+                {
+                    "name": "WTP1",
+                    "protocol": "opcua",
+                    "endpoint": "opc.tcp://127.0.0.1:14840",
+                    "tags": [
+                        {"name": "running", "node": "ns=2;s=R", "type": "bool"},
+                        {"name": "starts", "node": "ns=2;s=S", "type": "int"},
+                        {"name": "untyped", "node": "ns=2;s=U"},
+                    ],
+                }
+            ],
+        }
+    )
+    writer = make_writer(config)
+    batch = [
+        Sample("WTP1.running", T0, True),
+        Sample("WTP1.running", T0 + 1, False),
+        Sample("WTP1.starts", T0, 2**40 + 1),
+        Sample("WTP1.untyped", T0, True),
+    ]
+
+    await write_all(writer, [batch])
+
+    reader = make_reader(config)
+    running = reader.query_raw("WTP1.running", T0, T0 + 10)
+    starts = reader.query_raw("WTP1.starts", T0, T0 + 10)
+    untyped = reader.query_raw("WTP1.untyped", T0, T0 + 10)
+    reader.close()
+    assert running == [(T0, True, 0), (T0 + 1, False, 0)]
+    assert [type(value) for _, value, _ in running] == [bool, bool]
+    assert starts == [(T0, 2**40 + 1, 0)]
+    assert type(starts[0][1]) is int
+    assert untyped == [(T0, 1.0, 0)]

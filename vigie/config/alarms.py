@@ -143,6 +143,17 @@ class LimitAlarm(AlarmRuleBase):
         return self
 
 
+# Alarm types that compare a number with a limit.
+NUMERIC_ALARM_TYPES = (
+    "high_high",
+    "high",
+    "low",
+    "low_low",
+    "rate_of_change",
+    "deviation",
+)
+
+
 class TagBase(Frozen):
     name: str = Field(pattern=NAME_PATTERN, max_length=MAX_NAME_LENGTH)
     unit: str = ""

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from vigie.config.alarms import TagBase
+from vigie.config.alarms import NUMERIC_ALARM_TYPES, TagBase
 from vigie.config.base import Frozen
 
 RegisterKind = Literal["holding", "input", "coil", "discrete_input"]
@@ -38,15 +38,6 @@ REGISTER_COUNT = {
     "float64": 4,
 }
 BIT_KINDS = ("coil", "discrete_input")
-# Alarm types that compare a number with a limit.
-NUMERIC_ALARM_TYPES = (
-    "high_high",
-    "high",
-    "low",
-    "low_low",
-    "rate_of_change",
-    "deviation",
-)
 MAX_ADDRESS = 65535
 
 # Leading digit of a Modicon reference and the register kind it stands for.

@@ -8,10 +8,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from vigie.config.alarms import TagBase
+from vigie.config.alarms import NUMERIC_ALARM_TYPES, TagBase
 from vigie.config.base import DeviceBase
 
 SecurityPolicy = Literal["None", "Basic256Sha256"]
+OpcUaType = Literal["float", "int", "bool", "string"]
 SecurityMode = Literal["None", "Sign", "SignAndEncrypt"]
 
 
@@ -26,6 +27,10 @@ class OpcUaTag(TagBase):
     # Values the server queues for this node between two publishes; 1 keeps only the
     # latest value.
     queue_size: int = Field(default=1, ge=1, le=10_000)
+    # Data type the node must send: float (any number), int (a whole number), bool or
+    # string. A value of another type is stored as BAD with reason config_error, and
+    # the historian stores and reads back the declared type. None accepts any scalar.
+    type: OpcUaType | None = None
 
     @field_validator("node")
     @classmethod
@@ -44,7 +49,23 @@ class OpcUaTag(TagBase):
                 "deadband_percent: set either deadband_absolute or deadband_percent,"
                 " not both"
             )
+        self._check_alarm_types()
         return self
+
+    def _check_alarm_types(self) -> None:
+        # Only a declared type can rule an alarm out; an undeclared tag takes any.
+        for index, alarm in enumerate(self.alarms):
+            if alarm.type in NUMERIC_ALARM_TYPES and self.type in ("bool", "string"):
+                raise ValueError(
+                    f"alarms[{index}].type: a {alarm.type} alarm needs a numeric tag,"
+                    f" but this tag is {self.type}; use type: discrete for states"
+                )
+            if alarm.type == "discrete" and self.type == "float":
+                raise ValueError(
+                    f"alarms[{index}].type: a discrete alarm compares exact values, so"
+                    " it needs a bool, int or string tag, not float; use a limit alarm"
+                    " for a float"
+                )
 
 
 class OpcUaDevice(DeviceBase):
