@@ -154,6 +154,25 @@ NUMERIC_ALARM_TYPES = (
 )
 
 
+def check_alarm_types(alarms, tag_type: str | None, floating: bool) -> None:
+    """Reject limit alarms on bool and string tags, and discrete alarms on floats.
+
+    Such an alarm would never be evaluated as meant, so it is a config mistake.
+    """
+    for index, alarm in enumerate(alarms):
+        if alarm.type in NUMERIC_ALARM_TYPES and tag_type in ("bool", "string"):
+            raise ValueError(
+                f"alarms[{index}].type: a {alarm.type} alarm needs a numeric tag,"
+                f" but this tag is {tag_type}; use type: discrete for states"
+            )
+        if alarm.type == "discrete" and floating:
+            raise ValueError(
+                f"alarms[{index}].type: a discrete alarm compares exact values, so"
+                f" it needs a bool, integer or string tag, not {tag_type}; use a"
+                " limit alarm for a float"
+            )
+
+
 class TagBase(Frozen):
     name: str = Field(pattern=NAME_PATTERN, max_length=MAX_NAME_LENGTH)
     unit: str = ""

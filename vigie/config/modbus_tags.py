@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from vigie.config.alarms import NUMERIC_ALARM_TYPES, TagBase
+from vigie.config.alarms import TagBase, check_alarm_types
 from vigie.config.base import Frozen
 
 RegisterKind = Literal["holding", "input", "coil", "discrete_input"]
@@ -112,24 +112,11 @@ class ModbusTag(TagBase):
             )
         if self.scale == 0:
             raise ValueError("scale: 0 would turn every reading into the offset")
-        self._check_alarm_types()
+        check_alarm_types(
+            self.alarms, self.type, floating=self.type in ("float32", "float64")
+        )
         self._check_address_range()
         return self
-
-    def _check_alarm_types(self) -> None:
-        # A limit on a string or bit is never evaluated, so it is a config mistake.
-        for index, alarm in enumerate(self.alarms):
-            if alarm.type in NUMERIC_ALARM_TYPES and self.type in ("bool", "string"):
-                raise ValueError(
-                    f"alarms[{index}].type: a {alarm.type} alarm needs a numeric tag,"
-                    f" but this tag is {self.type}; use type: discrete for states"
-                )
-            if alarm.type == "discrete" and self.type in ("float32", "float64"):
-                raise ValueError(
-                    f"alarms[{index}].type: a discrete alarm compares exact values, so"
-                    f" it needs a bool or integer tag, not {self.type}; use a limit"
-                    " alarm for a float"
-                )
 
     def _check_address_range(self) -> None:
         if self.address < 0:

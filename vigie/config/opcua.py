@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from vigie.config.alarms import NUMERIC_ALARM_TYPES, TagBase
+from vigie.config.alarms import TagBase, check_alarm_types
 from vigie.config.base import DeviceBase
 
 SecurityPolicy = Literal["None", "Basic256Sha256"]
@@ -43,29 +43,15 @@ class OpcUaTag(TagBase):
         return node
 
     @model_validator(mode="after")
-    def _one_deadband(self) -> OpcUaTag:
+    def _check_deadband_and_alarms(self) -> OpcUaTag:
         if self.deadband_absolute is not None and self.deadband_percent is not None:
             raise ValueError(
                 "deadband_percent: set either deadband_absolute or deadband_percent,"
                 " not both"
             )
-        self._check_alarm_types()
-        return self
-
-    def _check_alarm_types(self) -> None:
         # Only a declared type can rule an alarm out; an undeclared tag takes any.
-        for index, alarm in enumerate(self.alarms):
-            if alarm.type in NUMERIC_ALARM_TYPES and self.type in ("bool", "string"):
-                raise ValueError(
-                    f"alarms[{index}].type: a {alarm.type} alarm needs a numeric tag,"
-                    f" but this tag is {self.type}; use type: discrete for states"
-                )
-            if alarm.type == "discrete" and self.type == "float":
-                raise ValueError(
-                    f"alarms[{index}].type: a discrete alarm compares exact values, so"
-                    " it needs a bool, int or string tag, not float; use a limit alarm"
-                    " for a float"
-                )
+        check_alarm_types(self.alarms, self.type, floating=self.type == "float")
+        return self
 
 
 class OpcUaDevice(DeviceBase):
