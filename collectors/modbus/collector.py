@@ -208,8 +208,13 @@ class ModbusCollector:
             return SentReading(self._read_learning(request), None)
 
         reading = asyncio.ensure_future(self._read_learning(request))
-        # One pass of the event loop runs the task up to its wait for the reply.
-        await asyncio.sleep(0)
+        try:
+            # One pass of the event loop runs the task up to its wait for the reply.
+            await asyncio.sleep(0)
+        except BaseException:
+            # Cancelled before the poll has the task, so the poll cannot stop it.
+            reading.cancel()
+            raise
         return reading
 
     def _lost(self, err: LinkError, request: ReadRequest) -> bool:
