@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # Transaction ids of timed-out requests remembered to recognise their late replies.
 LATE_TIDS_KEPT = 64
+# Transaction ids of completed requests remembered to recognise a repeated reply.
+ANSWERED_TIDS_KEPT = 16
 # Margin within which a deadline counts as reached when the timeout timer runs.
 EARLY_S = 0.001
 
@@ -73,8 +75,10 @@ class ModbusConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.pending: dict[int, Pending] = {}
         self.late_tids: deque[int] = deque(maxlen=LATE_TIDS_KEPT)
+        self.answered_tids: deque[int] = deque(maxlen=ANSWERED_TIDS_KEPT)
         self.next_tid = 0
         self.late_replies = 0
+        self.repeated_replies = 0
         self.closed_reason = ""
         # One timer for all requests in flight, due at the earliest deadline, instead
         # of a timer created and cancelled for every request.
@@ -197,6 +201,8 @@ class ModbusConnection(asyncio.Protocol):
         if pending.future.cancelled():
             # Its reply may still come, and is then discarded as late.
             self.late_tids.append(pending.tid)
+        else:
+            self.answered_tids.append(pending.tid)
 
     def close(self, reason: str = "") -> None:
         if self.transport is not None:
@@ -204,9 +210,13 @@ class ModbusConnection(asyncio.Protocol):
             self.transport.close()
 
     def _next_tid(self) -> int:
-        # Id 0 is never sent, so that tid_check zero_ok cannot match a wrong request.
-        self.next_tid = self.next_tid % 0xFFFF + 1
-        return self.next_tid
+        # Id 0 is never sent, so that tid_check zero_ok cannot match a wrong request,
+        # and an id still in flight is skipped, so that no request replaces another.
+        for _ in range(0xFFFF):
+            self.next_tid = self.next_tid % 0xFFFF + 1
+            if self.next_tid not in self.pending:
+                return self.next_tid
+        raise LinkError(f"connection to {self.name}: every transaction id in flight")
 
     def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         if self.watchdog is not None:
@@ -278,6 +288,9 @@ class ModbusConnection(asyncio.Protocol):
     def _match(self, frame: Frame) -> Pending | None:
         oldest = next(iter(self.pending.values()), None)
         if frame.tid is None:
+            # NOTE: an RTU reply carries no transaction id, so a reply that a gateway
+            # repeats is taken for the reply to the next request in flight when that
+            # request has the same unit id, function and count.
             if oldest is None:
                 log.info(
                     "%s: discarded an RTU reply with no request in flight", self.name
@@ -298,6 +311,16 @@ class ModbusConnection(asyncio.Protocol):
             self.late_replies += 1
             log.info(
                 "%s: discarded a late reply with transaction id %d from unit id %d",
+                self.name,
+                frame.tid,
+                frame.unit_id,
+            )
+            return None
+
+        if frame.tid in self.answered_tids:
+            self.repeated_replies += 1
+            log.info(
+                "%s: discarded a repeated reply with transaction id %d from unit id %d",
                 self.name,
                 frame.tid,
                 frame.unit_id,
