@@ -116,6 +116,9 @@ class Gateway:
         self.slots = RequestSlots(self.max_in_flight)
         self.connect_lock = asyncio.Lock()
         self.connection: ModbusConnection | None = None
+        # Event-loop time until which no RTU request is sent after a timeout, so that
+        # a late reply finds nothing in flight instead of the next request.
+        self.quiet_until = 0.0
         self.last_failure: tuple[float, LinkError] | None = None
         self.active = 0
         # Largest number of requests in flight seen, for diagnostics and tests.
@@ -152,6 +155,8 @@ class Gateway:
         connection = self.connection
         if self.pause_s > 0 or connection is None or not connection.is_open:
             return None
+        if self.quiet_until and asyncio.get_running_loop().time() < self.quiet_until:
+            return None
         if not self.slots.try_take():
             return None
 
@@ -179,6 +184,9 @@ class Gateway:
 
     async def _read(self, device: ModbusDevice, request) -> ReadReply:
         connection = await self._open()
+        quiet_s = self.quiet_until - asyncio.get_running_loop().time()
+        if quiet_s > 0:
+            await asyncio.sleep(quiet_s)
         try:
             return await connection.read(*_read_arguments(device, request))
         except RequestTimeout:
@@ -186,6 +194,20 @@ class Gateway:
             raise
 
     def _on_timeout(self, device: ModbusDevice, connection: ModbusConnection) -> None:
+        if self.framing == "rtu_over_tcp":
+            # Without transaction ids a late reply would pass for the next reply.
+            # NOTE: waiting one more timeout is an estimate; a reply later than
+            # that still lands on the next request.
+            self.quiet_until = asyncio.get_running_loop().time() + device.timeout_s
+            log.debug(
+                "gateway %s: unit id %d timed out; next request in %.2f s, after any"
+                " late reply",
+                self.name,
+                device.unit_id,
+                device.timeout_s,
+            )
+            return
+
         if self.framing == "tcp" and device.tid_check != "strict":
             # Without transaction ids a late reply would pass for the next answer.
             reason = (
