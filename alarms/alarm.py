@@ -25,7 +25,9 @@ class Alarm:
     alarm keeps tracking its condition there. ``shown_state`` is the state shown to
     the operator. ``value`` is the tag value at the last state change and ``last_value``
     the latest one evaluated. ``since`` is the time of the last change of the
-    condition, which an acknowledge does not move. While an on or off delay runs,
+    condition, which an acknowledge does not move, and ``active_since`` the time the
+    condition last became active, kept after it returns to normal. While an on or
+    off delay runs,
     ``pending_since`` is the sample time at which the opposite condition started to
     hold. ``dirty`` marks a record that the journal has not stored yet.
     """
@@ -46,6 +48,7 @@ class Alarm:
     value: Value = None
     last_value: Value = None
     since: float | None = None
+    active_since: float | None = None
     acked_by: str | None = None
     acked_ts: float | None = None
     shelved_until: float | None = None
@@ -125,6 +128,8 @@ class Alarm:
             self.acked_ts = None
         self.value = value
         self.since = ts
+        if to_state.condition_active:
+            self.active_since = ts
         return self._move(to_state, ts, None, reason)
 
     def acknowledge(self, user: str, ts: float, reason: str) -> Transition | None:
@@ -179,6 +184,7 @@ class Alarm:
             "limit": self.limit,
             "message": self.message,
             "since": self.since,
+            "active_since": self.active_since,
             "acked_by": self.acked_by,
             "acked_ts": self.acked_ts,
             "stale": stale,

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 JOURNAL_NAME = "alarms.sqlite"
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Version 1 files lack the columns that version 2 added; ``migrate`` adds them.
 SCHEMA = """
@@ -54,11 +54,13 @@ CREATE TABLE IF NOT EXISTS alarm_state (
     out_of_service_by TEXT,
     out_of_service_reason TEXT NOT NULL DEFAULT '',
     suppressed_by_rule INTEGER NOT NULL DEFAULT 0,
-    suppressed_by_device INTEGER NOT NULL DEFAULT 0
+    suppressed_by_device INTEGER NOT NULL DEFAULT 0,
+    active_since REAL
 );
 """
 
-# Columns added in version 2, by table, with their declarations.
+# Columns added after version 1, by table, with their declarations; active_since
+# came in version 3.
 ADDED_COLUMNS = {
     "journal": (
         ("area", "TEXT"),
@@ -75,6 +77,7 @@ ADDED_COLUMNS = {
         ("out_of_service_reason", "TEXT NOT NULL DEFAULT ''"),
         ("suppressed_by_rule", "INTEGER NOT NULL DEFAULT 0"),
         ("suppressed_by_device", "INTEGER NOT NULL DEFAULT 0"),
+        ("active_since", "REAL"),
     ),
 }
 
@@ -91,8 +94,8 @@ INSERT OR REPLACE INTO alarm_state
     (alarm_id, state, value, limit_value, since, acked_by, acked_ts, pending_since,
      last_value, shelved_until, shelved_by, shelve_reason, out_of_service,
      out_of_service_by, out_of_service_reason, suppressed_by_rule,
-     suppressed_by_device)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     suppressed_by_device, active_since)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 # Condition changes to unack_active that the operator saw: the alarm activations.
@@ -182,6 +185,7 @@ class Journal:
                 a.out_of_service_reason,
                 int(a.suppressed_by_rule),
                 int(a.suppressed_by_device),
+                a.active_since,
             )
             for a in alarms
         ]
@@ -197,7 +201,8 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Bring a journal file of an older schema version to SCHEMA_VERSION.
 
     Version 1 rows keep NULL area and priority; reports then take both from the
-    configuration.
+    configuration. Alarms stored before version 3 have no activation time, which
+    the alarm list replaces with the time of their last change.
     """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version >= SCHEMA_VERSION:

@@ -38,6 +38,7 @@ def restore_alarms(rows: dict, alarms: dict[str, Alarm]) -> int:
         alarm.value = _typed(alarm, row["value"])
         alarm.last_value = _typed(alarm, row["last_value"])
         alarm.since = row["since"]
+        alarm.active_since = row["active_since"]
         alarm.acked_by = row["acked_by"]
         alarm.acked_ts = row["acked_ts"]
         alarm.pending_since = row["pending_since"]

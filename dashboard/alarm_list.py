@@ -10,6 +10,7 @@ from dashboard.formatting import (
     MISSING,
     STATE_LABELS,
     UNACKNOWLEDGED_STATES,
+    activation_time,
     format_time,
     format_value,
     is_hidden,
@@ -27,7 +28,7 @@ def render_alarm_list(status: dict, timezone: str) -> html.Div:
     header = html.Thead(
         html.Tr(
             [
-                html.Th("Since"),
+                html.Th("Active since"),
                 html.Th("Priority"),
                 html.Th("Alarm"),
                 html.Th("Message"),
@@ -45,7 +46,8 @@ def render_alarm_list(status: dict, timezone: str) -> html.Div:
 
 def count_unacknowledged(status: dict) -> int:
     return sum(
-        1 for alarm in status.get("alarms", [])
+        1
+        for alarm in status.get("alarms", [])
         if alarm.get("state") in UNACKNOWLEDGED_STATES and not is_hidden(alarm)
     )
 
@@ -115,8 +117,9 @@ def _alarm_row(alarm: dict, units: dict[str, str], timezone: str) -> html.Tr:
     return html.Tr(
         [
             html.Td(
-                format_time(alarm.get("since"), timezone),
+                format_time(activation_time(alarm), timezone),
                 id=ids.alarm_cell("since", alarm_id),
+                title=f"last change {format_time(alarm.get('since'), timezone)}",
             ),
             html.Td(priority, className="priority"),
             html.Td(alarm_id, className="alarm-id"),

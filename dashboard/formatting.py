@@ -139,14 +139,26 @@ def sort_alarms(alarms: list[dict]) -> list[dict]:
     """Sort alarms by priority, then oldest first, leaving out normal ones that
     nothing hides."""
     active = [
-        alarm
-        for alarm in alarms
-        if alarm.get("state") != "normal" or is_hidden(alarm)
+        alarm for alarm in alarms if alarm.get("state") != "normal" or is_hidden(alarm)
     ]
     return sorted(
         active,
         key=lambda alarm: (
             PRIORITY_RANK.get(alarm.get("priority"), len(PRIORITY_RANK)),
-            alarm.get("since") or 0.0,
+            activation_time(alarm) or 0.0,
         ),
     )
+
+
+def activation_time(alarm: dict) -> float | None:
+    """Return when the alarm last became active, also after a return to normal that
+    is not acknowledged yet.
+
+    An alarm in the normal state, shown because it is shelved or out of service,
+    gives its last change, and so does an alarm stored before activation times
+    were kept.
+    """
+    active_since = alarm.get("active_since")
+    if active_since is None or alarm.get("state") == "normal":
+        return alarm.get("since")
+    return active_since

@@ -50,6 +50,7 @@ def test_comm_loss_priority_from_device(make_engine):
             "limit": None,
             "message": "Communication lost with PS1",
             "since": 5.0,
+            "active_since": 5.0,
             "acked_by": None,
             "acked_ts": None,
             "stale": False,

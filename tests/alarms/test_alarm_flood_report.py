@@ -252,6 +252,8 @@ def test_first_schema_file_is_migrated(make_engine, journal_path):
 
     assert again == []
     assert engine.active()[0]["id"] == "PS1.p.high"
+    assert engine.active()[0]["since"] == 5.0
+    assert engine.active()[0]["active_since"] is None
     assert engine.stats()["raised_total"] == 1
     assert report["areas"]["PS1"]["priority_mix"]["counts"]["critical"] == 1
     with sqlite3.connect(journal_path) as conn:

@@ -168,6 +168,24 @@ def test_restart_does_not_raise_again(make_engine, journal_path):
     assert second.active()[0]["since"] == 1.0
 
 
+def test_activation_time_kept_after_return_and_restart(make_engine):
+    first = make_engine(ALARMS)
+    first.process([Sample("PS1.pressure", 1.0, 95)])
+    first.process([Sample("PS1.pressure", 4.0, 50)])
+    returned = first.active()[0]
+    first.close()
+
+    second = make_engine(ALARMS)
+    restored = second.active()[0]
+
+    assert returned["state"] == "unack_rtn"
+    assert returned["since"] == 4.0
+    assert returned["active_since"] == 1.0
+    assert restored["state"] == "unack_rtn"
+    assert restored["since"] == 4.0
+    assert restored["active_since"] == 1.0
+
+
 def test_restart_keeps_on_delay_timer(make_engine):
     first = make_engine(ALARMS)
     first.process([Sample("PS1.pressure", float(ts), 5) for ts in range(3)])

@@ -4,6 +4,7 @@ import pytest
 
 from dashboard import ids
 from dashboard.formatting import (
+    activation_time,
     format_age,
     format_clock,
     format_quality,
@@ -74,6 +75,33 @@ def test_alarms_sorted_by_priority_then_age():
         {"id": "e", "priority": "high", "since": 1.0, "state": "normal"},
     ]
     assert [alarm["id"] for alarm in sort_alarms(alarms)] == ["d", "b", "c", "a"]
+
+
+def test_returned_alarm_sorted_by_activation():
+    alarms = [
+        {"id": "a", "priority": "high", "since": 9.0, "state": "ack_active"},
+        {
+            "id": "b",
+            "priority": "high",
+            "since": 10.0,
+            "active_since": 4.0,
+            "state": "unack_rtn",
+        },
+    ]
+    assert [alarm["id"] for alarm in sort_alarms(alarms)] == ["b", "a"]
+
+
+@pytest.mark.parametrize(
+    ("alarm", "expected"),
+    [
+        ({"state": "unack_rtn", "since": 10.0, "active_since": 4.0}, 4.0),
+        ({"state": "ack_active", "since": 10.0, "active_since": 10.0}, 10.0),
+        ({"state": "normal", "since": 10.0, "active_since": 4.0}, 10.0),
+        ({"state": "unack_rtn", "since": 10.0, "active_since": None}, 10.0),
+    ],
+)
+def test_activation_time_of_alarm(alarm, expected):
+    assert activation_time(alarm) == expected
 
 
 def test_ids_replace_dots():
