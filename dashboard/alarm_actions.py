@@ -56,8 +56,7 @@ def run_action(
         return f"{alarm_id} acknowledged by {user}, now {state}"
     if action == "shelve":
         return (
-            f"{alarm_id} shelved by {user} for {format_duration(duration_s)}:"
-            f" {reason}"
+            f"{alarm_id} shelved by {user} for {format_duration(duration_s)}: {reason}"
         )
     if action == "unshelve":
         return f"{alarm_id} unshelved by {user}, now {state}"

@@ -59,8 +59,16 @@ def register_alarm_callbacks(app, view, reader) -> None:
             title = f"{ACTION_NAMES[action]} {alarm_id}"
             duration_style = {} if action == "shelve" else {"display": "none"}
             target = {"action": action, "alarm": alarm_id}
-            return (no_update, no_update, no_update, target, False, title,
-                    duration_style, "")
+            return (
+                no_update,
+                no_update,
+                no_update,
+                target,
+                False,
+                title,
+                duration_style,
+                "",
+            )
 
         message = run_action(view, action, alarm_id)
         return (message, *redraw(show_hidden), None, True, "", no_update, no_update)

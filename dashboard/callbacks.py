@@ -25,12 +25,15 @@ logger = logging.getLogger(__name__)
 LINK_LOST_TICKS = 3
 NOTIFICATION_LOG_S = 86400.0
 
-LINK_CHECK_JS = """
+LINK_CHECK_JS = (
+    """
 function(tick, lastGoodTick) {
     const lost = (tick || 0) - (lastGoodTick || 0) > %d;
     return [!lost, lost ? "page link-lost" : "page"];
 }
-""" % LINK_LOST_TICKS
+"""
+    % LINK_LOST_TICKS
+)
 
 # Hides every section but the one of the chosen tab.
 TAB_JS = """
@@ -104,8 +107,7 @@ def register_callbacks(app, view) -> None:
             reader.log.failed(error)
             banner = f"Status unavailable, values below are not current: {error}"
             clock = format_clock(time.time(), timezone)
-            return (clock, banner, False, "content stale-all",
-                    *([no_update] * 6), tick)
+            return (clock, banner, False, "content stale-all", *([no_update] * 6), tick)
         reader.log.succeeded()
 
         now = status.get("time") or time.time()

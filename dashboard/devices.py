@@ -37,8 +37,10 @@ def _device_tile(device: dict, timezone: str, now: float) -> html.Div:
 
     lines = [
         html.Div(
-            [html.Span(device["name"], className="device-name"),
-             html.Span(state, className="device-state")],
+            [
+                html.Span(device["name"], className="device-name"),
+                html.Span(state, className="device-state"),
+            ],
             className="device-head",
         ),
         html.Div(f"{device.get('protocol', '')}", className="device-protocol"),
@@ -92,9 +94,7 @@ def render_historian(historian: dict | None) -> html.Div:
         for key, label in HISTORIAN_FIELDS
     ]
     if historian.get("last_error"):
-        rows.append(
-            html.Tr([html.Th("Last error"), html.Td(historian["last_error"])])
-        )
+        rows.append(html.Tr([html.Th("Last error"), html.Td(historian["last_error"])]))
     warnings = [
         html.Div(text, className="warning historian-warning")
         for text in historian_warnings(historian)

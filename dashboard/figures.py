@@ -256,24 +256,38 @@ def _add_band(figure, buckets, label, colour, yref, timezone, now) -> None:
     timestamps = [bucket[0] for bucket in buckets]
     x = axis_times(timestamps, timezone, now)
     hover = hover_labels(timestamps, timezone)
-    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     fill = f"rgba({red},{green},{blue},{BAND_OPACITY})"
     group = f"band:{label}"
     # The fill of the minimum trace reaches up to the maximum trace before it.
     figure.add_trace(
         go.Scatter(
-            x=x, y=[bucket[3] for bucket in buckets], mode="lines", yaxis=yref,
-            line={"width": 0, "color": colour}, name=f"{label} max",
-            legendgroup=group, showlegend=False, hoverinfo="skip",
+            x=x,
+            y=[bucket[3] for bucket in buckets],
+            mode="lines",
+            yaxis=yref,
+            line={"width": 0, "color": colour},
+            name=f"{label} max",
+            legendgroup=group,
+            showlegend=False,
+            hoverinfo="skip",
             connectgaps=False,
         )
     )
     figure.add_trace(
         go.Scatter(
-            x=x, y=[bucket[1] for bucket in buckets], mode="lines", yaxis=yref,
-            line={"width": 0, "color": colour}, fill="tonexty", fillcolor=fill,
-            name=f"{label} min", legendgroup=group, showlegend=False,
-            hoverinfo="skip", connectgaps=False,
+            x=x,
+            y=[bucket[1] for bucket in buckets],
+            mode="lines",
+            yaxis=yref,
+            line={"width": 0, "color": colour},
+            fill="tonexty",
+            fillcolor=fill,
+            name=f"{label} min",
+            legendgroup=group,
+            showlegend=False,
+            hoverinfo="skip",
+            connectgaps=False,
         )
     )
     figure.add_trace(

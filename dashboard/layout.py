@@ -172,9 +172,7 @@ def _action_panel() -> html.Div:
 
 
 def _trend_section(config: Config) -> html.Section:
-    options = [
-        {"label": label, "value": key} for key, label in RANGE_LABELS.items()
-    ]
+    options = [{"label": label, "value": key} for key, label in RANGE_LABELS.items()]
     default = default_trend_tag(config)
     return html.Section(
         [

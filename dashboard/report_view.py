@@ -57,8 +57,9 @@ def render_report(report: dict, timezone: str) -> html.Div:
     ]
     summary = html.Table(
         [
-            html.Thead(html.Tr([html.Th("Measure"), html.Th("Value"),
-                                html.Th("Target")])),
+            html.Thead(
+                html.Tr([html.Th("Measure"), html.Th("Value"), html.Th("Target")])
+            ),
             html.Tbody(rows),
         ],
         className="report-table",
@@ -125,8 +126,16 @@ def render_notifications(entries: list[dict], timezone: str) -> html.Div:
     note = []
     if len(entries) > MAX_LOG_ROWS:
         note = [html.Div(f"Newest {MAX_LOG_ROWS} of {len(entries)} entries")]
-    header = ("Time", "Alarm", "Transition", "Kind", "Recipient", "Channel",
-              "Result", "Error")
+    header = (
+        "Time",
+        "Alarm",
+        "Transition",
+        "Kind",
+        "Recipient",
+        "Channel",
+        "Result",
+        "Error",
+    )
     return html.Div([*note, _simple_table(header, rows, "")])
 
 

@@ -30,8 +30,24 @@ RAW_MAX_POINTS = 5000
 # Buckets per trace: about two per pixel column of a 1600 px chart at most.
 MAX_BUCKETS = 800
 BUCKET_STEPS_S = (
-    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
-    43200, 86400,
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
 )
 
 
@@ -131,7 +147,14 @@ def fetch_band(view, tag: str, start: float, end: float, every_s: int) -> list:
 
 
 CSV_HEADER = (
-    "tag", "time_utc", "time_local", "value", "quality", "min", "mean", "max",
+    "tag",
+    "time_utc",
+    "time_local",
+    "value",
+    "quality",
+    "min",
+    "mean",
+    "max",
 )
 
 
