@@ -75,12 +75,26 @@ def find_device(config_path: str, name: str):
     return device
 
 
+class StopDuringStart(Exception):
+    """SIGTERM or SIGINT arrived while the simulator was starting."""
+
+
+def _stop_during_start(signum, _frame) -> None:
+    # asyncua takes seconds to load its address space, and a stop event set by an
+    # event-loop signal handler would be checked only after that.
+    raise StopDuringStart(signal.Signals(signum).name)
+
+
 async def serve(device, control_port: int | None) -> None:
-    """Serve ``device`` until SIGTERM or SIGINT, updating its points every second."""
+    """Serve ``device`` until SIGTERM or SIGINT, updating its points every second.
+
+    A signal during start-up interrupts it at once, and the simulator stops without
+    having listened.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        signal.signal(signum, _stop_during_start)
 
     source = PointSource(device.simulate)
     if isinstance(device, ModbusDevice):
@@ -97,7 +111,14 @@ async def serve(device, control_port: int | None) -> None:
         control_port = control.sockets[0].getsockname()[1]
 
     try:
-        await simulator.start()
+        log.info("%s simulator starting", device.name)
+        try:
+            await simulator.start()
+        except StopDuringStart as err:
+            log.info("%s simulator stopping: %s during start-up", device.name, err)
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
         log.info(
             "%s simulator (%s) listening on %s, control port %s",
             device.name,
@@ -146,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         asyncio.run(serve(device, args.control_port))
+    except StopDuringStart as err:
+        # The signal came outside the simulator's own start, in the event loop.
+        log.info("%s simulator stopped: %s during start-up", device.name, err)
+        return 0
     except OSError as err:
         log.error("%s simulator failed to start: %s", device.name, err)
         return EXIT_START_FAILED

@@ -3,9 +3,9 @@ import subprocess
 import sys
 
 from pymodbus.client import ModbusTcpClient
-from sim_helpers import start_sim, write_config
+from sim_helpers import start_sim, wait_until, write_config
 
-from device_sims.launch import stop_process
+from device_sims.launch import start_process, stop_process
 
 
 def add_spare_tag(raw):
@@ -108,3 +108,30 @@ def test_port_in_use_exits_with_1(tmp_path):
 
     assert result.returncode == 1
     assert "RES1 simulator failed to start" in result.stderr
+
+
+def test_sigterm_during_opcua_start_stops_without_listening(tmp_path):
+    # asyncua takes seconds to load its address space; a SIGTERM sent then stops
+    # the simulator there, before it ever listens.
+    write_config(tmp_path / "config.yaml")
+    log_path = tmp_path / "log"
+    with log_path.open("wb") as stream:
+        proc = start_process(
+            tmp_path / "config.yaml",
+            "WTP1",
+            None,
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: "WTP1 simulator starting" in log_path.read_text())
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    finally:
+        stop_process(proc)
+
+    log = log_path.read_text()
+    assert code == 0
+    assert "SIGTERM during start-up" in log
+    assert "listening on" not in log
+    assert "Traceback" not in log
