@@ -192,3 +192,38 @@ def test_sigkill_keeps_what_spool_accepted(tmp_path, server):
     assert missing == []
     assert all(counts[row] == 1 for row in accepted)
     assert len(set(points)) == len(points)
+
+
+def test_spool_overflow_raises_system_alarm(tmp_path, server):
+    # A spool of 100 samples overflows within seconds of an outage: the runtime
+    # raises the system alarm, and its summary counts the samples dropped.
+    settings = {**historian_settings(server.url), "spool": {"max_samples": 100}}
+    config_path, config = write_network_config(tmp_path, settings)
+    journal_path = Path(config["data_dir"]) / "alarms.sqlite"
+    runtime = Runtime(config_path, tmp_path / "vigie.log")
+    runtime.start()
+    try:
+        wait_for(lambda: len(stored_points(server.url)) > 50, "first points stored")
+        server.stop()
+        wait_for(
+            lambda: (
+                overflow_transitions(journal_path)[:1] == [("normal", "unack_active")]
+            ),
+            "spool overflow alarm raised",
+        )
+    finally:
+        summary = runtime.stop()
+
+    dropped = int(summary.split(" dropped by the spool limit")[0].rsplit(" ", 1)[1])
+    assert dropped > 0
+    assert overflow_transitions(journal_path)[0] == ("normal", "unack_active")
+
+
+def overflow_transitions(journal_path: Path) -> list[tuple[str, str]]:
+    if not journal_path.exists():
+        return []
+    with sqlite3.connect(journal_path, timeout=10) as journal:
+        return journal.execute(
+            "SELECT from_state, to_state FROM journal"
+            " WHERE alarm_id = 'historian.spool_overflow' ORDER BY id"
+        ).fetchall()
