@@ -34,11 +34,26 @@ BATCH = 5000
 GZIP_LEVELS = (0, 1)
 
 
+# Tags of each device; a device's tags at one time are one collector batch.
+TAGS_PER_DEVICE = 10
+
+
 def make_samples(count: int, tags: int = 100) -> list[Sample]:
     return [
-        Sample(f"D{i % tags // 10}.t{i % tags}", T0 + i // tags, (i % 977) * 0.25)
+        Sample(
+            f"D{i % tags // TAGS_PER_DEVICE}.t{i % tags}",
+            T0 + i // tags,
+            (i % 977) * 0.25,
+        )
         for i in range(count)
     ]
+
+
+def collector_batches(samples: list[Sample]):
+    """Yield the samples in batches of one device at one time, as collectors
+    publish them."""
+    for index in range(0, len(samples), TAGS_PER_DEVICE):
+        yield samples[index : index + TAGS_PER_DEVICE]
 
 
 async def bare_influx(
@@ -73,7 +88,7 @@ async def bare_influx(
 async def vigie_influx(
     url: str, database: str, samples: list[Sample], gzip_level: int
 ) -> float:
-    """Submit samples to InfluxWriter in collector-sized batches; return seconds."""
+    """Submit samples to InfluxWriter in collector batches; return seconds."""
     writer = InfluxWriter(
         InfluxConfig(url=url, database=database), BATCH, 0.05, gzip_level=gzip_level
     )
@@ -81,9 +96,9 @@ async def vigie_influx(
     stop = asyncio.Event()
     started = time.perf_counter()
     task = asyncio.create_task(writer.run(stop))
-    for index in range(0, len(samples), 100):
-        writer.submit(samples[index : index + 100])
-        if index % BATCH == 0:
+    for number, batch in enumerate(collector_batches(samples)):
+        writer.submit(batch)
+        if number % (BATCH // TAGS_PER_DEVICE) == 0:
             await asyncio.sleep(0)
     deadline = time.monotonic() + 600
     while writer.stats()["written"] < len(samples) and time.monotonic() < deadline:
@@ -123,7 +138,8 @@ async def vigie_sqlite(path: Path, samples: list[Sample]) -> float:
     stop = asyncio.Event()
     task = asyncio.create_task(writer.run(stop))
     started = time.perf_counter()
-    writer.submit(samples)
+    for batch in collector_batches(samples):
+        writer.submit(batch)
     stop.set()
     await task
     return time.perf_counter() - started
