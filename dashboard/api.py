@@ -194,11 +194,23 @@ def _guard_commands():
             ),
             415,
         )
+    if not request.get_data():
+        # No body at all: every field takes its default.
+        return None
     body = request.get_json(silent=True)
-    if body is not None and not isinstance(body, dict):
+    if body is None:
+        return flask.jsonify(
+            {"ok": False, "error": "the body is not valid JSON; send a JSON object"}
+        ), 400
+    if not isinstance(body, dict):
         return flask.jsonify(
             {"ok": False, "error": "the body must be a JSON object"}
         ), 400
+    for key in ("user", "comment"):
+        if key in body and body[key] is not None and not isinstance(body[key], str):
+            return flask.jsonify(
+                {"ok": False, "error": f"invalid {key} {body[key]!r}: expected text"}
+            ), 400
     return None
 
 

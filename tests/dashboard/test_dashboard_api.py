@@ -138,6 +138,35 @@ def test_post_with_list_body_rejected(served):
     assert document == {"ok": False, "error": "the body must be a JSON object"}
 
 
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"notjson", "the body is not valid JSON; send a JSON object"),
+        (b'{"user": ', "the body is not valid JSON; send a JSON object"),
+        (b'{"user": 5}', "invalid user 5: expected text"),
+        (b'{"comment": ["a"]}', "invalid comment ['a']: expected text"),
+    ],
+)
+def test_post_with_bad_body_rejected(served, view, data, error):
+    url = f"{served.url}/api/alarms/PS1.discharge_pressure.high/acknowledge"
+
+    code, document = post_raw(url, data, {"Content-Type": "application/json"})
+
+    assert code == 400
+    assert document == {"ok": False, "error": error}
+    assert view.ack_calls == []
+
+
+def test_post_without_body_takes_defaults(served, view):
+    url = f"{served.url}/api/alarms/PS1.discharge_pressure.high/acknowledge"
+
+    code, document = post_raw(url, b"", {"Content-Type": "application/json"})
+
+    assert code == 200
+    assert document == {"ok": True, "state": "ack_active"}
+    assert view.ack_calls == [("PS1.discharge_pressure.high", "api")]
+
+
 def test_post_from_same_origin_accepted(served):
     url = f"{served.url}/api/alarms/PS1.discharge_pressure.high/acknowledge"
     headers = {"Content-Type": "application/json", "Origin": served.url}
