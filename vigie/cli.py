@@ -26,6 +26,7 @@ from vigie.commands import (
 from vigie.config import load_config
 from vigie.errors import ConfigError, UsageError, VigieError
 from vigie.logs import setup_logging
+from vigie.times import join_time_options
 
 # Subcommand modules, in the order `vigie --help` lists them.
 COMMANDS = (run, sim, check, probe, discover, history, alarms, notifications)
@@ -58,7 +59,8 @@ def _interrupt(signum, frame) -> None:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(join_time_options(argv))
     setup_logging(getattr(args, "log_level", "INFO"))
 
     if getattr(args, "needs_config", False):

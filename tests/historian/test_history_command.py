@@ -11,6 +11,7 @@ import pytest
 from historian import make_writer
 from vigie.commands import history
 from vigie.config import Config
+from vigie.errors import UsageError
 from vigie.model import Sample
 
 ZONE = ZoneInfo("Africa/Casablanca")
@@ -106,20 +107,28 @@ def test_raw_samples_as_table(config):
     ]
 
 
-def test_relative_and_iso_times():
-    now = 1_700_000_000.0
+def test_naive_time_is_site_time(config):
+    lines = output_of(
+        config,
+        ["RES1.level", "--from", "2024-03-10T01:00", "--to", "2024-03-10T01:01"],
+    )
 
-    assert history.parse_time("-1h", now) == now - 3600
-    assert history.parse_time("-30m", now) == now - 1800
-    assert history.parse_time("now", now) == now
-    assert history.parse_time("2024-06-01T12:00:00+02:00") == 1717236000.0
+    assert lines == [
+        "time                           RES1.level",
+        "2024-03-10 01:00:00.000+01:00  0",
+        "2024-03-10 01:00:30.000+01:00  0.5",
+        "2024-03-10 01:01:00.000+01:00  1",
+    ]
 
 
-def test_time_without_offset_rejected():
-    with pytest.raises(argparse.ArgumentTypeError, match="no UTC offset"):
-        history.parse_time("2024-06-01T12:00:00")
+def test_end_before_start_rejected(config):
+    args = parse(["RES1.level", "--from", "now", "--to=-1h"])
+    args.config_model = config
+
+    with pytest.raises(UsageError, match="--to is not after --from"):
+        history.run(args, io.StringIO())
 
 
 def test_bad_interval_rejected():
-    with pytest.raises(argparse.ArgumentTypeError, match="invalid interval '1 min'"):
-        history.parse_duration("1 min")
+    with pytest.raises(SystemExit):
+        parse(["RES1.level", "--every", "1 min"])

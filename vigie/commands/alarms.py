@@ -7,16 +7,17 @@ that adds its parser and sets ``handler``.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 import sys
+import time
 from zoneinfo import ZoneInfo
 
 from alarms.catalog import build_catalog
 from alarms.journal import JOURNAL_NAME, migrate
 from alarms.report import build_report, format_table
 from vigie.commands import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, add_config_options
+from vigie.times import parse_time
 
 
 def register(commands) -> None:
@@ -44,15 +45,15 @@ def register_report(actions) -> None:
         dest="start",
         required=True,
         metavar="TIME",
-        help="start, ISO 8601 (2024-06-01 or 2024-06-01T06:00); without an offset"
-        " it is in the site time zone",
+        help="start: now, relative to now such as -7d, seconds since the epoch, or"
+        " ISO 8601 (2024-06-01 or 2024-06-01T06:00, site time without an offset)",
     )
     parser.add_argument(
         "--to",
         dest="end",
-        required=True,
+        default="now",
         metavar="TIME",
-        help="end, in the same form as --from",
+        help="end, in the same forms as --from (default: now)",
     )
     parser.add_argument("--area", help="report this area only")
     parser.add_argument(
@@ -69,8 +70,9 @@ def run_report(args) -> int:
     config = args.config_model
     zone = ZoneInfo(config.site.timezone)
     try:
-        start = parse_time(args.start, zone)
-        end = parse_time(args.end, zone)
+        now = time.time()
+        start = parse_time(args.start, zone, now)
+        end = parse_time(args.end, zone, now)
     except ValueError as err:
         print(f"vigie: {err}", file=sys.stderr)
         return EXIT_CONFIG
@@ -106,17 +108,3 @@ def run_report(args) -> int:
     else:
         print(format_table(report))
     return EXIT_OK
-
-
-def parse_time(text: str, zone: ZoneInfo) -> float:
-    """Return seconds since the epoch of an ISO 8601 time; naive means ``zone``."""
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(
-            f"invalid time {text!r}; use ISO 8601 such as 2024-06-01 or"
-            " 2024-06-01T06:00+01:00"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.timestamp()

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 import sys
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from vigie.commands import EXIT_OK, add_config_options
-
-UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+from vigie.errors import UsageError
+from vigie.times import parse_duration, parse_time
 
 
 def register(commands) -> None:
@@ -34,20 +32,21 @@ def register(commands) -> None:
         "--from",
         dest="start",
         default="-1h",
-        type=parse_time,
-        help="start: ISO 8601 with an offset (2024-06-01T12:00+02:00), 'now', or"
-        " relative to now such as -1h, -30m, -7d (default: -1h)",
+        metavar="TIME",
+        help="start: now, relative to now such as -1h, -30m, -7d, seconds since the"
+        " epoch, or ISO 8601 (2024-06-01T12:00, site time without an offset)"
+        " (default: -1h)",
     )
     parser.add_argument(
         "--to",
         dest="end",
         default="now",
-        type=parse_time,
+        metavar="TIME",
         help="end, excluded from aggregates; same forms as --from (default: now)",
     )
     parser.add_argument(
         "--every",
-        type=parse_duration,
+        type=duration_argument,
         metavar="INTERVAL",
         help="bucket width such as 30s, 1m, 1h, 1d; days follow the site's local"
         " calendar. Without it, raw samples are printed",
@@ -68,39 +67,11 @@ def register(commands) -> None:
     parser.set_defaults(handler=run, needs_config=True)
 
 
-def parse_duration(text: str) -> float:
-    match = DURATION.match(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(
-            f"invalid interval {text!r}: use a number and a unit s, m, h, d or w,"
-            " such as 1m"
-        )
-    seconds = float(match.group(1)) * UNITS_S[match.group(2)]
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"interval must be positive, got {text!r}")
-    return seconds
-
-
-def parse_time(text: str, now: float | None = None) -> float:
-    """Parse 'now', a relative time such as -1h, or ISO 8601 with an offset."""
-    now = time.time() if now is None else now
-    text = text.strip()
-    if text == "now":
-        return now
-    if text.startswith("-") and DURATION.match(text[1:]):
-        return now - parse_duration(text[1:])
+def duration_argument(text: str) -> float:
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid time {text!r}: use ISO 8601 with an offset such as"
-            " 2024-06-01T12:00:00+02:00, 'now', or a relative time such as -1h"
-        ) from None
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(
-            f"time {text!r} has no UTC offset; add one such as +02:00 or Z"
-        )
-    return moment.timestamp()
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def local_text(ts: float, zone: ZoneInfo) -> str:
@@ -130,6 +101,14 @@ def run(args, output=None) -> int:
     config = args.config_model
     tz = config.site.timezone
     zone = ZoneInfo(tz)
+    try:
+        now = time.time()
+        args.start = parse_time(args.start, zone, now)
+        args.end = parse_time(args.end, zone, now)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if args.end <= args.start:
+        raise UsageError("--to is not after --from; give an end after the start")
     reader = make_reader(config)
     try:
         rows = collect(reader, args, tz)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from vigie.commands import EXIT_FAILED, EXIT_OK, add_config_options
+from vigie.errors import UsageError
+from vigie.times import parse_time
 
 DAY_S = 86_400.0
 
@@ -35,27 +36,19 @@ def register(commands) -> None:
         "--from",
         dest="start",
         metavar="TIME",
-        help="start, ISO 8601 such as 2026-01-12T08:00 (default: 24 h before --to)",
+        help="start: now, relative to now such as -1h, seconds since the epoch, or"
+        " ISO 8601 such as 2026-01-12T08:00, site time without an offset (default:"
+        " 24 h before --to)",
     )
     log_parser.add_argument(
-        "--to", dest="end", metavar="TIME", help="end, ISO 8601 (default: now)"
+        "--to",
+        dest="end",
+        metavar="TIME",
+        help="end, in the same forms as --from (default: now)",
     )
     log_parser.add_argument("--alarm", metavar="ID", help="only this alarm id")
     log_parser.add_argument("--recipient", metavar="NAME", help="only this recipient")
     log_parser.set_defaults(handler=run, needs_config=True)
-
-
-def parse_time(text: str, tz: ZoneInfo) -> float:
-    """Parse an ISO 8601 time; one without an offset is local to ``tz``."""
-    try:
-        moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid time {text!r}: use ISO 8601 such as 2026-01-12T08:00"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    return moment.timestamp()
 
 
 def format_log(entries: list[dict], tz: ZoneInfo) -> list[str]:
@@ -91,11 +84,11 @@ def run(args) -> int:
     config = args.config_model
     tz = ZoneInfo(config.site.timezone)
     try:
-        end = parse_time(args.end, tz) if args.end else time.time()
-        start = parse_time(args.start, tz) if args.start else end - DAY_S
-    except argparse.ArgumentTypeError as err:
-        print(f"vigie: {err}")
-        return EXIT_FAILED
+        now = time.time()
+        end = parse_time(args.end, tz, now) if args.end else now
+        start = parse_time(args.start, tz, now) if args.start else end - DAY_S
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
     path = Path(config.data_dir) / STORE_NAME
     if not path.exists():
