@@ -7,6 +7,7 @@ invalid configuration or invalid arguments.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -14,6 +15,7 @@ from vigie import __version__
 from vigie.commands import (
     EXIT_CONFIG,
     EXIT_FAILED,
+    EXIT_OK,
     alarms,
     check,
     discover,
@@ -52,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vigie: interrupted", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:
+        # The reader of the output stopped early, as `| head` does. Output still
+        # buffered must not raise again when Python flushes it at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _interrupt(signum, frame) -> None:
