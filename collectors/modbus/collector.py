@@ -331,10 +331,19 @@ class ModbusCollector:
         self, request: ReadRequest, now: float, reason: str, detail: str
     ) -> list[Sample]:
         repeats = self.request_log.check(request.describe(), detail)
-        if repeats is not None:
+        if repeats == 0:
             log.warning(
-                "device %s: read %s from %s failed (%s): %s; repeated %d times since"
-                " the last message",
+                "device %s: read %s from %s failed (%s): %s",
+                self.device.name,
+                request.describe(),
+                self.peer,
+                reason,
+                detail,
+            )
+        elif repeats is not None:
+            log.warning(
+                "device %s: read %s from %s still failing (%s): %s; %d more times"
+                " since the last message",
                 self.device.name,
                 request.describe(),
                 self.peer,
