@@ -82,7 +82,7 @@ class LimitRule:
 class DiscreteRule:
     """Active while the tag equals ``value``, compared as Python does (True == 1)."""
 
-    value: bool | int
+    value: bool | int | str
     reads_bad = False
 
     def condition(self, sample: Sample, active: bool) -> bool | None:

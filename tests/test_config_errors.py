@@ -218,6 +218,24 @@ MORE_CASES = [
         id="limit-alarm-on-bool",
     ),
     pytest.param(
+        lambda c: tag(c, "PS1", "pump1_fault")["alarms"][0].update(value=2),
+        "devices[0].tags[1].alarms[0].value",
+        "2 never matches a bool tag; use true or false",
+        id="discrete-number-on-bool",
+    ),
+    pytest.param(
+        lambda c: tag(c, "PS1", "pump1_fault")["alarms"][0].update(value="yes"),
+        "devices[0].tags[1].alarms[0].value",
+        "'yes' never matches a bool tag; use true or false",
+        id="discrete-text-on-bool",
+    ),
+    pytest.param(
+        lambda c: tag(c, "PS1", "pump1_fault")["alarms"][0].update(value=1.5),
+        "devices[0].tags[1].alarms[0].value",
+        "expected true or false, a whole number or a quoted text, not 1.5",
+        id="discrete-float-value",
+    ),
+    pytest.param(
         lambda c: device(c, "WTP1").update(endpoint="opc.tcp://127.0.0.1:99999/x"),
         "devices[3].endpoint",
         "invalid port 99999",

@@ -102,8 +102,9 @@ class LimitAlarm(AlarmRuleBase):
     # Limit in the tag's engineering unit; per `per` for rate_of_change; the allowed
     # absolute difference from the setpoint tag for deviation.
     limit: float | None = None
-    # A discrete alarm is active while the tag equals this value.
-    value: bool | int | None = None
+    # A discrete alarm is active while the tag equals this value: true or false, a
+    # whole number, or a text for a string tag.
+    value: bool | int | str | None = None
     # An active limit alarm clears only once the value is this far back inside.
     deadband: float = Field(default=0.0, ge=0.0)
     # Seconds the condition must hold before the alarm becomes active; 0 = at once.
@@ -121,6 +122,15 @@ class LimitAlarm(AlarmRuleBase):
     after_s: float = Field(default=10.0, ge=0.0)
     # Poll intervals of the device without a new sample before a stale alarm.
     after_polls: float = Field(default=3.0, gt=0.0)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _check_value_type(cls, value):
+        if value is None or isinstance(value, bool | int | str):
+            return value
+        raise ValueError(
+            f"expected true or false, a whole number or a quoted text, not {value!r}"
+        )
 
     @model_validator(mode="after")
     def _check_kind(self) -> LimitAlarm:
@@ -155,11 +165,15 @@ NUMERIC_ALARM_TYPES = (
 
 
 def check_alarm_types(alarms, tag_type: str | None, floating: bool) -> None:
-    """Reject limit alarms on bool and string tags, and discrete alarms on floats.
+    """Reject limit alarms on bool and string tags, discrete alarms on floats, and
+    discrete values that the tag's type can never take.
 
-    Such an alarm would never be evaluated as meant, so it is a config mistake.
+    Such an alarm would never be evaluated as meant, so it is a config mistake. A
+    tag without a type (``None``) takes any alarm.
     """
     for index, alarm in enumerate(alarms):
+        if alarm.type == "discrete" and tag_type is not None:
+            _check_discrete_value(index, alarm.value, tag_type, floating)
         if alarm.type in NUMERIC_ALARM_TYPES and tag_type in ("bool", "string"):
             raise ValueError(
                 f"alarms[{index}].type: a {alarm.type} alarm needs a numeric tag,"
@@ -171,6 +185,27 @@ def check_alarm_types(alarms, tag_type: str | None, floating: bool) -> None:
                 f" it needs a bool, integer or string tag, not {tag_type}; use a"
                 " limit alarm for a float"
             )
+
+
+def _check_discrete_value(index: int, value, tag_type: str, floating: bool) -> None:
+    if floating:
+        # Reported below as a discrete alarm on a float.
+        return
+    if tag_type == "bool" and not isinstance(value, bool):
+        raise ValueError(
+            f"alarms[{index}].value: {value!r} never matches a bool tag; use true or"
+            " false"
+        )
+    if tag_type == "string" and not isinstance(value, str):
+        raise ValueError(
+            f"alarms[{index}].value: {value!r} never matches a string tag; quote the"
+            ' text to match, such as "open"'
+        )
+    if tag_type not in ("bool", "string") and isinstance(value, str):
+        raise ValueError(
+            f"alarms[{index}].value: the text {value!r} never matches a {tag_type}"
+            " tag; use a whole number"
+        )
 
 
 class TagBase(Frozen):
