@@ -12,7 +12,7 @@ from historian import make_writer
 from vigie.commands import history
 from vigie.config import Config
 from vigie.errors import UsageError
-from vigie.model import Sample
+from vigie.model import Quality, Sample
 
 ZONE = ZoneInfo("Africa/Casablanca")
 # 2024-03-10 03:00 local: the clocks go back to 02:00 (UTC+1 to UTC+0).
@@ -37,7 +37,11 @@ def config(tmp_path):
                     "name": "RES1",
                     "protocol": "modbus_tcp",
                     "port": 15021,
-                    "tags": [{"name": "level", "address": 0, "type": "float32"}],
+                    "tags": [
+                        {"name": "level", "address": 0, "type": "float32"},
+                        {"name": "inflow", "address": 2, "type": "float32"},
+                        {"name": "outflow", "address": 4, "type": "float32"},
+                    ],
                 }
             ],
         }
@@ -51,6 +55,13 @@ def config(tmp_path):
         writer.submit([Sample("RES1.level", T0 + 30 * i, i * 0.5) for i in range(480)])
         writer.submit(
             [Sample("RES1.inflow", T0 + 3600 * i, 10.0 + i) for i in range(4)]
+        )
+        writer.submit(
+            [
+                Sample("RES1.outflow", T0, 4.5),
+                Sample("RES1.outflow", T0 + 30, 4.75, Quality.UNCERTAIN, "stale"),
+                Sample("RES1.outflow", T0 + 60, None, Quality.BAD, "comm_failure"),
+            ]
         )
         stop.set()
         await task
@@ -119,6 +130,50 @@ def test_naive_time_is_site_time(config):
         "2024-03-10 01:00:30.000+01:00  0.5",
         "2024-03-10 01:01:00.000+01:00  1",
     ]
+
+
+def test_raw_quality_shown_in_table(config):
+    lines = output_of(
+        config,
+        ["RES1.outflow", "--from", "2024-03-10T01:00", "--to", "2024-03-10T01:01"],
+    )
+
+    assert lines == [
+        "time                           RES1.outflow",
+        "2024-03-10 01:00:00.000+01:00  4.5",
+        "2024-03-10 01:00:30.000+01:00  4.75 (uncertain)",
+        "2024-03-10 01:01:00.000+01:00  (bad)",
+    ]
+
+
+def test_raw_quality_column_in_csv(config):
+    lines = output_of(
+        config,
+        [
+            "RES1.outflow",
+            "--from",
+            "2024-03-10T01:00",
+            "--to",
+            "2024-03-10T01:01",
+            "--format",
+            "csv",
+        ],
+    )
+
+    assert lines == [
+        "time,RES1.outflow,RES1.outflow quality",
+        "2024-03-10 01:00:00.000+01:00,4.5,good",
+        "2024-03-10 01:00:30.000+01:00,4.75,uncertain",
+        "2024-03-10 01:01:00.000+01:00,,bad",
+    ]
+
+
+def test_unknown_tag_rejected(config):
+    args = parse(["NOPE.x"])
+    args.config_model = config
+
+    with pytest.raises(UsageError, match="unknown tag 'NOPE.x'"):
+        history.run(args, io.StringIO())
 
 
 def test_end_before_start_rejected(config):

@@ -11,7 +11,12 @@ from zoneinfo import ZoneInfo
 
 from vigie.commands import EXIT_OK, add_config_options
 from vigie.errors import UsageError
+from vigie.model import Quality
 from vigie.times import parse_duration, parse_time
+
+
+# Name of each stored quality, as /api/status writes it.
+QUALITY_NAMES = {int(quality): quality.name.lower() for quality in Quality}
 
 
 def register(commands) -> None:
@@ -78,19 +83,22 @@ def local_text(ts: float, zone: ZoneInfo) -> str:
     return datetime.fromtimestamp(ts, zone).isoformat(sep=" ", timespec="milliseconds")
 
 
-def collect(reader, args, tz: str) -> dict[float, dict[str, object]]:
-    """Return {ts: {tag: value}} for every tag."""
-    rows: dict[float, dict[str, object]] = {}
+def collect(reader, args, tz: str) -> dict[float, dict[str, tuple]]:
+    """Return {ts: {tag: (value, quality)}} for every tag.
+
+    Aggregates have no quality of their own, so theirs is None.
+    """
+    rows: dict[float, dict[str, tuple]] = {}
     for tag in args.tags:
         if args.every is None:
-            raw = reader.query_raw(tag, args.start, args.end)
-            points = [(ts, value) for ts, value, _quality in raw]
+            points = reader.query_raw(tag, args.start, args.end)
         else:
-            points = reader.query_aggregate(
+            aggregates = reader.query_aggregate(
                 tag, args.start, args.end, args.every, args.agg, tz=tz
             )
-        for ts, value in points:
-            rows.setdefault(ts, {})[tag] = value
+            points = [(ts, value, None) for ts, value in aggregates]
+        for ts, value, quality in points:
+            rows.setdefault(ts, {})[tag] = (value, quality)
     return rows
 
 
@@ -109,28 +117,61 @@ def run(args, output=None) -> int:
         raise UsageError(str(err)) from None
     if args.end <= args.start:
         raise UsageError("--to is not after --from; give an end after the start")
+    known = {
+        f"{device.name}.{tag.name}" for device in config.devices for tag in device.tags
+    }
+    for tag in args.tags:
+        if tag not in known:
+            raise UsageError(
+                f"unknown tag {tag!r}: use a full tag name <device>.<tag> from the"
+                " configuration; vigie check lists the devices"
+            )
     reader = make_reader(config)
     try:
         rows = collect(reader, args, tz)
     finally:
         reader.close()
 
-    header = ["time", *args.tags]
-    table = [
-        [local_text(ts, zone), *(format_value(rows[ts].get(tag)) for tag in args.tags)]
-        for ts in sorted(rows)
-    ]
     if args.output_format == "csv":
+        # Raw samples get a quality column per tag, so that the values stay numbers.
+        with_quality = args.every is None
+        header = ["time"]
+        for tag in args.tags:
+            header += [tag, f"{tag} quality"] if with_quality else [tag]
         writer = csv.writer(output, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows(table)
+        for ts in sorted(rows):
+            row = [local_text(ts, zone)]
+            for tag in args.tags:
+                value, quality = rows[ts].get(tag, (None, None))
+                row.append(format_value(value))
+                if with_quality:
+                    row.append("" if quality is None else QUALITY_NAMES[quality])
+            writer.writerow(row)
     else:
+        header = ["time", *args.tags]
+        table = [
+            [
+                local_text(ts, zone),
+                *(format_cell(*rows[ts].get(tag, (None, None))) for tag in args.tags),
+            ]
+            for ts in sorted(rows)
+        ]
         lines = [header, *table]
         widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
         for row in lines:
             line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths))
             output.write(line.rstrip() + "\n")
     return EXIT_OK
+
+
+def format_cell(value, quality: int | None) -> str:
+    """Return a table cell: the value, marked when its quality is not good."""
+    text = format_value(value)
+    if quality is None or quality == Quality.GOOD:
+        return text
+    name = QUALITY_NAMES[quality]
+    return f"{text} ({name})" if text else f"({name})"
 
 
 def format_value(value) -> str:
