@@ -44,6 +44,9 @@ def render_alarm_list(status: dict, timezone: str) -> html.Div:
     return html.Table([header, html.Tbody(rows)], className="alarm-table")
 
 
+ACTIVE_STATES = ("unack_active", "ack_active")
+
+
 def count_unacknowledged(status: dict) -> int:
     return sum(
         1
@@ -54,8 +57,9 @@ def count_unacknowledged(status: dict) -> int:
 
 def alarm_count(status: dict, include_hidden: bool, hidden_supported: bool) -> str:
     alarms = status.get("alarms", [])
-    shown = [a for a in alarms if a.get("state") != "normal" and not is_hidden(a)]
-    text = f"{len(shown)} active, {count_unacknowledged(status)} unacknowledged"
+    # An alarm returned to normal but not acknowledged counts as unacknowledged only.
+    active = [a for a in alarms if a.get("state") in ACTIVE_STATES and not is_hidden(a)]
+    text = f"{len(active)} active, {count_unacknowledged(status)} unacknowledged"
     if include_hidden and not hidden_supported:
         return text + ", hidden alarms not available from this runtime"
     if include_hidden:

@@ -39,8 +39,24 @@ def test_shelve_hides_alarm(view, tmp_path):
     assert listed(view.status()) == [COMM_ALARM]
     assert listed(view.status(include_hidden=True)) == [HIGH_ALARM, COMM_ALARM]
     assert journal_rows(tmp_path / "alarms.sqlite", HIGH_ALARM)[-1] == (
-        "unack_active", "shelved", "operator", "shelved for 3600 s: sensor work"
+        "unack_active",
+        "shelved",
+        "operator",
+        "shelved for 3600 s: sensor work",
     )
+
+
+def test_returned_alarm_counts_as_unacknowledged_only():
+    status = {
+        "alarms": [
+            {"id": "a", "state": "unack_active", "status": "unack_active"},
+            {"id": "b", "state": "ack_active", "status": "ack_active"},
+            {"id": "c", "state": "unack_rtn", "status": "unack_rtn"},
+            {"id": "d", "state": "normal", "status": "normal"},
+        ]
+    }
+
+    assert alarm_count(status, False, True) == "2 active, 2 unacknowledged"
 
 
 def test_shelved_row_shows_who_until_why(view):
@@ -116,8 +132,12 @@ def test_operator_status_texts():
     assert operator_status({"status": "suppressed", "stale": True}, "UTC") == (
         "Suppressed; stale"
     )
-    shelved = {"status": "shelved", "shelved_until": NOW, "shelved_by": "ana",
-               "shelve_reason": "drain"}
+    shelved = {
+        "status": "shelved",
+        "shelved_until": NOW,
+        "shelved_by": "ana",
+        "shelve_reason": "drain",
+    }
     assert operator_status(shelved, SITE_TIMEZONE) == (
         "Shelved until 14:46 by ana: drain"
     )
@@ -125,9 +145,18 @@ def test_operator_status_texts():
 
 def test_stale_alarm_value_marked():
     status = {
-        "alarms": [{"id": "RES1.level.high", "tag": "RES1.level", "state": "ack_active",
-                    "status": "ack_active", "priority": "low", "value": 4.2,
-                    "stale": True, "since": NOW}],
+        "alarms": [
+            {
+                "id": "RES1.level.high",
+                "tag": "RES1.level",
+                "state": "ack_active",
+                "status": "ack_active",
+                "priority": "low",
+                "value": 4.2,
+                "stale": True,
+                "since": NOW,
+            }
+        ],
         "tags": [{"name": "RES1.level", "unit": "m"}],
     }
     listing = render_alarm_list(status, "UTC")
