@@ -41,6 +41,7 @@ def config(tmp_path):
                         {"name": "level", "address": 0, "type": "float32"},
                         {"name": "inflow", "address": 2, "type": "float32"},
                         {"name": "outflow", "address": 4, "type": "float32"},
+                        {"name": "pump", "address": 6, "type": "bool", "bit": 0},
                     ],
                 }
             ],
@@ -56,6 +57,7 @@ def config(tmp_path):
         writer.submit(
             [Sample("RES1.inflow", T0 + 3600 * i, 10.0 + i) for i in range(4)]
         )
+        writer.submit([Sample("RES1.pump", T0 + 60 * i, i % 2 == 1) for i in range(4)])
         writer.submit(
             [
                 Sample("RES1.outflow", T0, 4.5),
@@ -165,6 +167,31 @@ def test_raw_quality_column_in_csv(config):
         "2024-03-10 01:00:00.000+01:00,4.5,good",
         "2024-03-10 01:00:30.000+01:00,4.75,uncertain",
         "2024-03-10 01:01:00.000+01:00,,bad",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("agg", "expected"), [("max", "True"), ("min", "False"), ("mean", "0.5")]
+)
+def test_bool_aggregates_keep_type(config, agg, expected):
+    lines = output_of(
+        config,
+        [
+            "RES1.pump",
+            "--from",
+            "2024-03-10T01:00",
+            "--to",
+            "2024-03-10T02:00",
+            "--every",
+            "1h",
+            "--agg",
+            agg,
+        ],
+    )
+
+    assert lines == [
+        "time                           RES1.pump",
+        f"2024-03-10 01:00:00.000+01:00  {expected}",
     ]
 
 

@@ -9,6 +9,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from historian.kinds import BOOLEAN, INTEGER, read_back, tag_kinds
 from vigie.commands import EXIT_OK, add_config_options
 from vigie.errors import UsageError
 from vigie.model import Quality
@@ -83,10 +84,13 @@ def local_text(ts: float, zone: ZoneInfo) -> str:
     return datetime.fromtimestamp(ts, zone).isoformat(sep=" ", timespec="milliseconds")
 
 
-def collect(reader, args, tz: str) -> dict[float, dict[str, tuple]]:
+def collect(
+    reader, args, tz: str, kinds: dict[str, str]
+) -> dict[float, dict[str, tuple]]:
     """Return {ts: {tag: (value, quality)}} for every tag.
 
-    Aggregates have no quality of their own, so theirs is None.
+    Aggregates have no quality of their own, so theirs is None. The min, max and
+    last of a bool or integer tag are one sample's value, so they keep its type.
     """
     rows: dict[float, dict[str, tuple]] = {}
     for tag in args.tags:
@@ -96,6 +100,9 @@ def collect(reader, args, tz: str) -> dict[float, dict[str, tuple]]:
             aggregates = reader.query_aggregate(
                 tag, args.start, args.end, args.every, args.agg, tz=tz
             )
+            kind = kinds.get(tag) if args.agg in ("min", "max", "last") else None
+            if kind in (BOOLEAN, INTEGER):
+                aggregates = [(ts, read_back(value, kind)) for ts, value in aggregates]
             points = [(ts, value, None) for ts, value in aggregates]
         for ts, value, quality in points:
             rows.setdefault(ts, {})[tag] = (value, quality)
@@ -128,7 +135,7 @@ def run(args, output=None) -> int:
             )
     reader = make_reader(config)
     try:
-        rows = collect(reader, args, tz)
+        rows = collect(reader, args, tz, tag_kinds(config))
     finally:
         reader.close()
 
