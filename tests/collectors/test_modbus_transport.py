@@ -477,3 +477,46 @@ async def test_reply_to_cancelled_read_discarded_as_late(caplog):
     assert answer.values == [0, 2]
     assert connection.late_replies == 1
     assert any("discarded a late reply" in r.message for r in caplog.records)
+
+
+TWO_BLOCKS = [
+    {"name": "low", "address": 0, "type": "uint16"},
+    {"name": "high", "address": 500, "type": "uint16"},
+]
+
+
+async def test_silent_device_stores_each_tag_bad_once():
+    # Both requests of a poll time out: the loss of communication marks every tag
+    # bad once, and the first request's tags are not marked bad a second time.
+    state = {"silent": False}
+
+    def respond(request):
+        if state["silent"]:
+            return None
+        return [(0, reply(request, [7] * request.count))]
+
+    fake = FakeModbusServer(respond)
+    port = await fake.start()
+    status = new_status()
+    recorder = Recorder()
+    device = make_device(port, TWO_BLOCKS, timeout_s=0.2, retries=0)
+    try:
+        async with RunningCollector(ModbusCollector(device, recorder, status)):
+            assert await wait_until(lambda: status.polls >= 2)
+            state["silent"] = True
+            assert await wait_until(
+                lambda: status.state is ConnectionState.DISCONNECTED
+            )
+    finally:
+        await fake.stop()
+
+    def bad(tag):
+        return [
+            s
+            for batch in recorder.batches
+            for s in batch
+            if s.tag == tag and s.quality is Quality.BAD
+        ]
+
+    assert [s.reason for s in bad("DEV.low")] == ["comm_failure"]
+    assert [s.reason for s in bad("DEV.high")] == ["comm_failure"]
