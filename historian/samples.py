@@ -21,7 +21,8 @@ def storable(sample: Sample) -> tuple[Value, int, str]:
     quality = int(sample.quality)
     reason = str(sample.reason)
     if isinstance(value, float) and not math.isfinite(value):
-        value = None
         quality = int(Quality.BAD)
-        reason = reason or Reason.DEVICE_NAN.value
+        if not reason:
+            reason = (Reason.DEVICE_NAN if math.isnan(value) else Reason.DEVICE_INF).value
+        value = None
     return value, quality, reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from asyncua import ua
@@ -17,6 +18,15 @@ class UnsupportedValue(TypeError):
 
 class TypeMismatch(TypeError):
     """A value that does not fit the data type its tag declares."""
+
+
+class OutOfRange(ValueError):
+    """A whole number that an int tag cannot store: beyond 64-bit signed."""
+
+
+# Range of an int tag: what InfluxDB and the alarm journal store as integers.
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
 
 
 def severity(code: int) -> Quality:
@@ -47,7 +57,9 @@ def convert(
     status keeps the value. Either keeps the status code's name in the reason, for
     example ``server_status:BadSensorFailure``. A value that a sample cannot carry,
     or that does not fit the ``declared`` type of the tag, gives BAD with reason
-    ``config_error:`` and the cause.
+    ``config_error:`` and the cause. A Good or Uncertain status without a value
+    gives BAD ``device_error``, and a NaN or an infinity BAD ``device_nan`` or
+    ``device_inf``, as for Modbus.
     """
     stamp = choose_timestamp(
         data_value.SourceTimestamp, data_value.ServerTimestamp, received_ts, prefer
@@ -65,6 +77,16 @@ def convert(
             value = declared_value(value, declared)
     except (UnsupportedValue, TypeMismatch) as err:
         reason = f"{Reason.CONFIG_ERROR}:{err}"
+        return Sample(tag, stamp.ts, None, Quality.BAD, reason), stamp
+    except OutOfRange:
+        # The same reason as a Modbus value out of range, with no value in it.
+        return Sample(tag, stamp.ts, None, Quality.BAD, Reason.OUT_OF_RANGE), stamp
+
+    if value is None:
+        reason = f"{Reason.DEVICE_ERROR}:the node sends no value"
+        return Sample(tag, stamp.ts, None, Quality.BAD, reason), stamp
+    if isinstance(value, float) and not math.isfinite(value):
+        reason = Reason.DEVICE_NAN if math.isnan(value) else Reason.DEVICE_INF
         return Sample(tag, stamp.ts, None, Quality.BAD, reason), stamp
 
     if quality is Quality.UNCERTAIN:
@@ -91,15 +113,18 @@ def declared_value(value, declared: str) -> float | int | bool | str:
     """Return a plain value as the tag's declared type: float, int, bool or string.
 
     A float tag takes any number, an int tag a whole number (3.0 gives 3), and bool
-    and string tags only their own type. Raises TypeMismatch for anything else.
+    and string tags only their own type. Raises TypeMismatch for anything else, and
+    OutOfRange for a whole number beyond the 64-bit signed range.
     """
     if declared == "float" and _is_number(value):
         return float(value)
     if declared == "int" and _is_number(value):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         if isinstance(value, int):
+            if not INT_MIN <= value <= INT_MAX:
+                raise OutOfRange(f"{value} is beyond the 64-bit signed range")
             return value
-        if value.is_integer():
-            return int(value)
     if declared == "bool" and isinstance(value, bool):
         return value
     if declared == "string" and isinstance(value, str):

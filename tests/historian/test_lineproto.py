@@ -96,10 +96,13 @@ def test_reason_written_only_when_not_good():
     )
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
-def test_non_finite_number_dropped_and_marked_bad(value):
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [(math.nan, "device_nan"), (math.inf, "device_inf"), (-math.inf, "device_inf")],
+)
+def test_non_finite_number_dropped_and_marked_bad(value, reason):
     assert line(value) == (
-        f'm,device=PS1,tag=PS1.flow quality=2i,reason="device_nan" {NS}'
+        f'm,device=PS1,tag=PS1.flow quality=2i,reason="{reason}" {NS}'
     )
 
 
