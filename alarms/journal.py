@@ -157,7 +157,7 @@ class Journal:
                 t.alarm_id,
                 t.from_state.value,
                 t.to_state.value,
-                t.value,
+                storable(t.value),
                 t.user,
                 t.reason,
                 t.area,
@@ -170,13 +170,13 @@ class Journal:
             (
                 a.id,
                 a.state.value,
-                a.value,
+                storable(a.value),
                 a.limit,
                 a.since,
                 a.acked_by,
                 a.acked_ts,
                 a.pending_since,
-                a.last_value,
+                storable(a.last_value),
                 a.shelved_until,
                 a.shelved_by,
                 a.shelve_reason,
@@ -195,6 +195,14 @@ class Journal:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def storable(value):
+    """Return a tag value as SQLite can bind it: a whole number beyond its 64-bit
+    integers, such as a uint64 counter, as a float."""
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return float(value)
+    return value
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
