@@ -203,8 +203,8 @@ def _check_discrete_value(index: int, value, tag_type: str, floating: bool) -> N
         )
     if tag_type not in ("bool", "string") and isinstance(value, str):
         raise ValueError(
-            f"alarms[{index}].value: the text {value!r} never matches a {tag_type}"
-            " tag; use a whole number"
+            f"alarms[{index}].value: the text {value!r} never matches a tag of type"
+            f" {tag_type}; use a whole number"
         )
 
 
@@ -340,6 +340,12 @@ def check_alarm_references(config) -> None:
     from alarms.expressions import parse_expression
 
     known = set(config.tag_names())
+    # Declared type of every tag that has one: a Modbus type, or an OPC UA type.
+    types = {
+        f"{device.name}.{tag.name}": getattr(tag, "type", None)
+        for device in config.devices
+        for tag in device.tags
+    }
 
     def check(path: str, names) -> None:
         for name in names:
@@ -347,6 +353,12 @@ def check_alarm_references(config) -> None:
                 raise ValueError(
                     f"{path}: unknown tag {name!r}; use a full tag name"
                     " <device>.<tag> declared under devices"
+                )
+            # Setpoints, expressions and rules compare numbers, which a text is not.
+            if types[name] == "string":
+                raise ValueError(
+                    f"{path}: tag {name!r} is a string tag; this key takes a numeric"
+                    " or bool tag"
                 )
 
     for d_index, device in enumerate(config.devices):

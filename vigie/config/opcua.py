@@ -49,6 +49,19 @@ class OpcUaTag(TagBase):
                 "deadband_percent: set either deadband_absolute or deadband_percent,"
                 " not both"
             )
+        deadband = (
+            self.deadband_absolute is not None or self.deadband_percent is not None
+        )
+        if deadband and self.type in ("bool", "string"):
+            key = (
+                "deadband_absolute"
+                if self.deadband_absolute is not None
+                else ("deadband_percent")
+            )
+            raise ValueError(
+                f"{key}: a deadband applies to numbers, but this tag is {self.type};"
+                " remove it"
+            )
         # Only a declared type can rule an alarm out; an undeclared tag takes any.
         check_alarm_types(self.alarms, self.type, floating=self.type == "float")
         return self
