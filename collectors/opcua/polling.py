@@ -9,11 +9,12 @@ import time
 from asyncua import ua
 
 from vigie.config import OpcUaDevice
-from vigie.model import Quality, Sample
+from vigie.model import Sample
 
 from collectors.opcua.connection import LinkLost, request
 from collectors.opcua.node_ids import REJECTING_CODES, rejected_reason
 from collectors.opcua.subscription import chunks
+from collectors.opcua.values import RepeatedBadFilter
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class PollingReader:
         self.owner = owner
         self.device: OpcUaDevice = owner.device
         self.client = client
-        self.last_state: dict[str, tuple[Quality, str]] = {}
+        self.repeats = RepeatedBadFilter()
 
     async def run(self, reconnected: bool) -> None:
         owner = self.owner
@@ -105,16 +106,10 @@ class PollingReader:
                     continue
                 tag = owner.full_names[handle]
                 sample = owner.make_sample(tag, data_value, received_ts)
-                if self._is_news(sample):
+                if self.repeats.is_news(sample):
                     samples.append(sample)
         owner.publish_rejections()
         return samples, unknown
-
-    def _is_news(self, sample: Sample) -> bool:
-        state = (sample.quality, sample.reason)
-        previous = self.last_state.get(sample.tag)
-        self.last_state[sample.tag] = state
-        return sample.quality is not Quality.BAD or previous != state
 
     async def retry_rejected(self) -> None:
         nodes = self.owner.nodes

@@ -116,9 +116,10 @@ TYPED_TAGS = [
 
 @pytest.mark.parametrize("mode", ["subscription", "polling"])
 async def test_collector_applies_declared_types(mode, caplog):
-    # A string node declared as float turns bad in both modes and is logged once
-    # for two values, while the other tags of the device stay good. The flow is
-    # written last, so its new value shows that the second name has been read.
+    # A string node declared as float turns bad in both modes and is logged and
+    # stored once for two values, while the other tags of the device stay good.
+    # The flow is written last, so its new value shows that the second name has
+    # been read.
     caplog.set_level(logging.INFO, logger="collectors.opcua.collector")
     server = PlantServer()
     await server.start()
@@ -149,3 +150,5 @@ async def test_collector_applies_declared_types(mode, caplog):
     assert recorder.latest("WTP1.outflow").quality is Quality.GOOD
     logged = [r for r in caplog.records if "WTP1.plant_name" in r.getMessage()]
     assert len(logged) == 1
+    # The second name repeats the bad state, so it is not stored again.
+    assert len(recorder.samples("WTP1.plant_name")) == 1
