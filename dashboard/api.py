@@ -1,9 +1,10 @@
 """HTTP API on the dashboard's Flask server, for scripts and tests.
 
 POST routes answer 200 with the view's result, 404 for an unknown alarm, 409 when
-the alarm refuses the action and 400 for a bad body. GET routes take times as
-seconds since the epoch or ISO 8601 (in the site's time zone without an offset)
-and answer 400 with ``{"error": ...}`` for a bad parameter.
+the alarm refuses the action and 400 for a bad body. GET routes take times in the
+forms of ``vigie.times`` (epoch seconds, ISO 8601 in the site's time zone without
+an offset, now, or relative such as -1h) and answer 400 with ``{"error": ...}`` for
+a bad parameter.
 """
 
 from __future__ import annotations

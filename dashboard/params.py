@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from vigie import times
 
 # Most buckets one aggregate query of the HTTP API may return.
 MAX_BUCKETS = 100_000
@@ -19,31 +20,15 @@ class ParameterError(ValueError):
 
 
 def parse_time(text: str, timezone: str, name: str) -> float:
-    """Parse seconds since the epoch or an ISO 8601 time; return epoch seconds.
+    """Return epoch seconds of the ``name`` parameter, in the forms of the CLI.
 
-    An ISO time without an offset is taken in the site's ``timezone``; in the
+    An ISO time without an offset is taken in the site's ``timezone``. In the
     repeated hour of a clock change it is the first of the two.
     """
-    text = text.strip()
     try:
-        value = float(text)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(value):
-            raise ParameterError(f"invalid {name} {text!r}: it must be finite")
-        return value
-
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ParameterError(
-            f"invalid {name} {text!r}: expected seconds since the epoch or an ISO"
-            " 8601 time such as 2024-06-01T12:00:00+02:00"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(timezone))
-    return moment.timestamp()
+        return times.parse_time(text, ZoneInfo(timezone), name=name)
+    except ValueError as error:
+        raise ParameterError(str(error)) from None
 
 
 def parse_range(

@@ -40,10 +40,13 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def parse_time(text: str, zone: ZoneInfo, now: float | None = None) -> float:
+def parse_time(
+    text: str, zone: ZoneInfo, now: float | None = None, name: str = "time"
+) -> float:
     """Return seconds since the epoch of a time in any of the forms above.
 
-    Raises ValueError naming the text and the forms accepted.
+    Raises ValueError naming the option or parameter ``name``, the text and the
+    forms accepted.
     """
     now = time.time() if now is None else now
     text = text.strip()
@@ -53,13 +56,13 @@ def parse_time(text: str, zone: ZoneInfo, now: float | None = None) -> float:
         try:
             return now - parse_duration(text[1:])
         except ValueError:
-            raise ValueError(f"invalid time {text!r}: {TIME_FORMS}") from None
+            raise ValueError(f"invalid {name} {text!r}: {TIME_FORMS}") from None
     if EPOCH.match(text):
         return float(text)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"invalid time {text!r}: {TIME_FORMS}") from None
+        raise ValueError(f"invalid {name} {text!r}: {TIME_FORMS}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.timestamp()

@@ -1,6 +1,7 @@
 """Trend ranges, bucket widths, CSV export, time parsing and the trend cache."""
 
 import threading
+import time
 
 import pytest
 
@@ -66,6 +67,16 @@ def test_parse_time_forms():
     assert parse_time("2024-06-01T10:00:00Z", BERLIN, "from") == NOW
     assert parse_time("2024-06-01T12:00:00", BERLIN, "from") == NOW
     assert parse_time("2024-06-01 12:00:00+02:00", "UTC", "from") == NOW
+
+
+def test_parse_time_relative_forms():
+    before = time.time()
+    an_hour_ago = parse_time("-1h", BERLIN, "from")
+    now = parse_time("now", BERLIN, "to")
+    after = time.time()
+
+    assert before - 3600 <= an_hour_ago <= after - 3600
+    assert before <= now <= after
 
 
 def test_many_raw_samples_become_band(view):
