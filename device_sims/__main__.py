@@ -76,7 +76,7 @@ def find_device(config_path: str, name: str):
 
 
 class StopDuringStart(Exception):
-    """SIGTERM or SIGINT arrived while the simulator was starting."""
+    """Signal SIGTERM or SIGINT, received while the simulator was starting."""
 
 
 def _stop_during_start(signum, _frame) -> None:

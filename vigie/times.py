@@ -72,7 +72,7 @@ def join_time_options(argv: list[str]) -> list[str]:
     """Return ``argv`` with ``--from -1h`` written as ``--from=-1h``.
 
     argparse reads a value that starts with "-" as an option, so a relative time
-    would otherwise be refused as a missing value.
+    would otherwise be rejected as a missing value.
     """
     joined: list[str] = []
     values = iter(argv)

@@ -141,7 +141,7 @@ class ModbusCollector:
         last_timeout: tuple[RequestTimeout, ReadRequest] | None = None
         # Bad samples of a timed-out request, held until the device is known to be
         # alive. A loss of communication publishes every tag bad instead, once.
-        held: list[Sample] = []
+        held_bad: list[Sample] = []
         answered = False
         requests = list(self.plan.requests)
         reading: Reading | None = None
@@ -156,25 +156,25 @@ class ModbusCollector:
                     self.status.errors += 1
                     timeouts_in_row += 1
                     if not self.status.connected or timeouts_in_row >= 2:
-                        held = []
+                        held_bad = []
                         return self._lost(err, request)
                     last_timeout = (err, request)
                     now = time.time()
-                    held = self._failed(request, now, Reason.COMM_FAILURE, str(err))
+                    held_bad = self._failed(request, now, Reason.COMM_FAILURE, str(err))
                     continue
                 except LinkError as err:
                     reading = None
                     self.status.errors += 1
-                    held = []
+                    held_bad = []
                     return self._lost(err, request)
 
                 reading = None
                 timeouts_in_row = 0
                 answered = True
-                if held:
-                    self.publish(held)
-                    published += len(held)
-                    held = []
+                if held_bad:
+                    self.publish(held_bad)
+                    published += len(held_bad)
+                    held_bad = []
                 gateway.report_answer(self.device)
                 now = time.time()
                 if self.status.state is not ConnectionState.CONNECTED:
@@ -188,11 +188,11 @@ class ModbusCollector:
         finally:
             if reading is not None:
                 _discard(reading)
-            if held and answered:
+            if held_bad and answered:
                 # The last request timed out while the others got replies.
-                self.publish(held)
-                published += len(held)
-                held = []
+                self.publish(held_bad)
+                published += len(held_bad)
+                held_bad = []
 
         if not answered and last_timeout is not None:
             return self._lost(*last_timeout)

@@ -196,7 +196,7 @@ class Gateway:
     def _on_timeout(self, device: ModbusDevice, connection: ModbusConnection) -> None:
         if self.framing == "rtu_over_tcp":
             # Without transaction ids a late reply would pass for the next reply.
-            # NOTE: waiting one more timeout is an estimate; a reply later than
+            # NOTE: waiting one more timeout is an estimate, so a reply later than
             # that still lands on the next request.
             self.quiet_until = asyncio.get_running_loop().time() + device.timeout_s
             log.debug(
@@ -209,7 +209,7 @@ class Gateway:
             return
 
         if self.framing == "tcp" and device.tid_check != "strict":
-            # Without transaction ids a late reply would pass for the next answer.
+            # Without transaction ids a late reply would pass for the next reply.
             reason = (
                 f"unit id {device.unit_id} timed out with tid_check"
                 f" {device.tid_check}; connection closed to drop any late reply"

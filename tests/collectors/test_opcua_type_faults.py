@@ -505,7 +505,7 @@ async def test_typed_tags_read_back(backend, tmp_path, request):
 
 
 # NOTE: SQLite keeps numbers as REAL, so it loses the lowest digits of integers
-# beyond 2**53 (see historian/kinds.py); the test fails as soon as that is fixed.
+# beyond 2**53 (see historian/kinds.py). The strict mark fails once that is fixed.
 INT64_BACKENDS = [
     pytest.param(
         "sqlite",

@@ -211,7 +211,7 @@ async def test_influx_rejected_points_quarantined(influxdb_url, influxdb_databas
     writer = InfluxWriter(settings, 100, 3600)
     batch = [Sample("PS1.level", T0 + i, float(i)) for i in range(5)]
     batch.insert(2, Sample("PS1.old", T_OLD + 1, 2.5))
-    # Every batch holds one device's samples, as collectors publish them.
+    # Every batch contains one device's samples, as collectors publish them.
     bad_name = [Sample("RES1.bad\nname", T0, 1.0)]
 
     await write_all(writer, [batch, bad_name])

@@ -189,7 +189,7 @@ def check_alarm_types(alarms, tag_type: str | None, floating: bool) -> None:
 
 def _check_discrete_value(index: int, value, tag_type: str, floating: bool) -> None:
     if floating:
-        # Reported below as a discrete alarm on a float.
+        # The check of discrete alarms on floats that follows reports this case.
         return
     if tag_type == "bool" and not isinstance(value, bool):
         raise ValueError(
