@@ -172,6 +172,9 @@ class OpcUaCollector:
         )
         if accepted:
             self.had_nodes = True
+        # Every tag was stored bad for the lost session, so the first sample of each
+        # in this one is news, even a bad one in the same state as before.
+        self._tag_states.clear()
         self.comm_loss.restore()
         self.backoff.reset()
         self._next_retry_at = self.clock() + self.device.rejected_node_retry_s
@@ -240,21 +243,32 @@ class OpcUaCollector:
             diagnostics["clock_skew"] = count + 1
 
     def deliver(self, batch: list[Sample]) -> None:
-        """Count one publish response or poll and publish its samples."""
+        """Count one publish response or poll and publish its samples.
+
+        A BAD sample that repeats its tag's quality and reason is dropped, so a node
+        that stays bad is stored once per change of its state. Without this, polling
+        would store it at every poll, and a subscription at every change of a value
+        of the wrong type.
+        """
         self.status.polls += 1
         self.status.last_success_ts = time.time()
+        batch = self._drop_repeated_bad(batch)
         if not batch:
             return
         self.status.samples += len(batch)
-        self._log_quality_changes(batch)
         self.publish(batch)
 
-    def _log_quality_changes(self, batch: list[Sample]) -> None:
+    def _drop_repeated_bad(self, batch: list[Sample]) -> list[Sample]:
+        """Return the batch without repeated BAD samples, logging quality changes."""
+        kept = []
         for sample in batch:
             state = (sample.quality, sample.reason)
             previous = self._tag_states.get(sample.tag)
             if previous == state:
+                if state[0] is not Quality.BAD:
+                    kept.append(sample)
                 continue
+            kept.append(sample)
             self._tag_states[sample.tag] = state
             if previous is None and state[0] is Quality.GOOD:
                 continue
@@ -267,3 +281,4 @@ class OpcUaCollector:
                 sample.quality.name,
                 sample.reason,
             )
+        return kept

@@ -14,7 +14,6 @@ from vigie.model import Sample
 from collectors.opcua.connection import LinkLost, request
 from collectors.opcua.node_ids import REJECTING_CODES, rejected_reason
 from collectors.opcua.subscription import chunks
-from collectors.opcua.values import RepeatedBadFilter
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +32,15 @@ def read_parameters(node_ids: list[ua.NodeId]) -> ua.ReadParameters:
 class PollingReader:
     """Reads every resolved node each ``poll_interval_s`` in batched Read requests.
 
-    Each poll delivers one batch: every Good and Uncertain value, and a Bad value
-    only when the tag's quality or reason changed, so a node that stays Bad is not
-    written again each poll. A node the server rejects (BadNodeIdUnknown and the
-    like) leaves the read list until the next retry.
+    Each poll delivers one batch of every node read, and the collector drops a Bad
+    value whose quality and reason did not change. A node the server rejects
+    (BadNodeIdUnknown and the like) leaves the read list until the next retry.
     """
 
     def __init__(self, owner, client) -> None:
         self.owner = owner
         self.device: OpcUaDevice = owner.device
         self.client = client
-        self.repeats = RepeatedBadFilter()
 
     async def run(self, reconnected: bool) -> None:
         owner = self.owner
@@ -106,8 +103,7 @@ class PollingReader:
                     continue
                 tag = owner.full_names[handle]
                 sample = owner.make_sample(tag, data_value, received_ts)
-                if self.repeats.is_news(sample):
-                    samples.append(sample)
+                samples.append(sample)
         owner.publish_rejections()
         return samples, unknown
 

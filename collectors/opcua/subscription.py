@@ -18,7 +18,6 @@ from vigie.model import Sample
 
 from collectors.opcua.connection import LinkLost, request
 from collectors.opcua.node_ids import rejected_reason
-from collectors.opcua.values import RepeatedBadFilter
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +166,6 @@ class PublishHandler:
         self.keepalives = 0
         self.lost = asyncio.Event()
         self.lost_reason = ""
-        self.repeats = RepeatedBadFilter()
 
     def __call__(self, result: ua.PublishResult) -> None:
         self.last_publish_at = self.clock()
@@ -183,11 +181,8 @@ class PublishHandler:
             if isinstance(notification, ua.DataChangeNotification):
                 for item in notification.MonitoredItems:
                     tag = self.tags.get(item.ClientHandle)
-                    if tag is None:
-                        continue
-                    sample = self.make_sample(tag, item.Value, received_ts)
-                    if self.repeats.is_news(sample):
-                        batch.append(sample)
+                    if tag is not None:
+                        batch.append(self.make_sample(tag, item.Value, received_ts))
             elif isinstance(notification, ua.StatusChangeNotification):
                 self._status_change(notification.Status)
         if not self.lost.is_set():

@@ -95,24 +95,6 @@ def convert(
     return Sample(tag, stamp.ts, value, Quality.GOOD, Reason.NONE), stamp
 
 
-class RepeatedBadFilter:
-    """Filter of BAD samples whose quality and reason repeat the tag's previous ones.
-
-    A node that stays bad is then stored once per change of its state, in polling
-    mode where every poll reads it, and in subscription mode where every change of
-    a value of the wrong type is published.
-    """
-
-    def __init__(self) -> None:
-        self.last_state: dict[str, tuple[Quality, str]] = {}
-
-    def is_news(self, sample: Sample) -> bool:
-        state = (sample.quality, sample.reason)
-        previous = self.last_state.get(sample.tag)
-        self.last_state[sample.tag] = state
-        return sample.quality is not Quality.BAD or previous != state
-
-
 def to_sample(
     tag: str,
     data_value: ua.DataValue,

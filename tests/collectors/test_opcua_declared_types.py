@@ -152,3 +152,35 @@ async def test_collector_applies_declared_types(mode, caplog):
     assert len(logged) == 1
     # The second name repeats the bad state, so it is not stored again.
     assert len(recorder.samples("WTP1.plant_name")) == 1
+
+
+@pytest.mark.parametrize("mode", ["subscription", "polling"])
+async def test_still_mismatched_tag_stored_after_restart(mode):
+    # The loss of communication stores every tag bad for comm_failure, so a tag
+    # still of the wrong type after the restart is stored bad for that again.
+    first = PlantServer()
+    await first.start()
+    second = PlantServer(port=first.port)
+    recorder = Recorder()
+    status = new_status()
+    device = make_device(first.endpoint, TYPED_TAGS, mode=mode, poll_interval_s=0.2)
+    try:
+        async with RunningCollector(OpcUaCollector(device, recorder, status)):
+            assert await wait_until(lambda: recorder.latest("WTP1.plant_name"))
+            await first.stop()
+            assert await wait_until(
+                lambda: recorder.latest("WTP1.plant_name").reason == "comm_failure"
+            )
+            await second.start()
+            assert await wait_until(
+                lambda: recorder.latest("WTP1.plant_name").reason.startswith(
+                    "config_error:"
+                )
+            )
+    finally:
+        await first.stop()
+        await second.stop()
+
+    reasons = [sample.reason for sample in recorder.samples("WTP1.plant_name")]
+    mismatch = "config_error:type mismatch: the node sends str, the tag declares float"
+    assert reasons == [mismatch, "comm_failure", mismatch]
